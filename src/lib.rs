@@ -1,1 +1,8 @@
 //! minilm: all-MiniLM-L6-v2 sentence embeddings in pure Rust.
+
+pub mod error;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use error::{Error, Result};

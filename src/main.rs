@@ -1,1 +1,30 @@
-fn main() {}
+//! `minilm`: dispatch to one subcommand.
+
+use minilm::cli;
+
+const USAGE: &str = "usage: minilm <command> [options]
+
+commands:
+  embed        sentence embeddings for JSON Lines input
+";
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = argv.first() else {
+        eprint!("{USAGE}");
+        std::process::exit(2);
+    };
+    let rest = &argv[1..];
+    let result = match cmd.as_str() {
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(minilm::Error::msg(format!("unknown command {other:?}\n{USAGE}"))),
+    };
+    let _ = (cli::args::Args::default(), rest);
+    if let Err(e) = result {
+        eprintln!("minilm: {e}");
+        std::process::exit(1);
+    }
+}
