@@ -5,4 +5,7 @@ pub mod error;
 #[cfg(feature = "cli")]
 pub mod cli;
 
+#[cfg(feature = "train")]
+pub mod train;
+
 pub use error::{Error, Result};

@@ -1,0 +1,2 @@
+//! Multi-task training: data, sampling, gradients, the loop, metrics,
+//! checkpoints. Built with the `train` feature.
