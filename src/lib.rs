@@ -1,11 +1,24 @@
 //! minilm: all-MiniLM-L6-v2 sentence embeddings in pure Rust.
+//!
+//! ```no_run
+//! let encoder = minilm::Encoder::from_dir("weights/all-MiniLM-L6-v2")?;
+//! let e = encoder.embed(&["A man is eating food.", "A man is eating a piece of bread."])?;
+//! let cosine: f32 = e[0].iter().zip(&e[1]).map(|(a, b)| a * b).sum();
+//! println!("{cosine:.3}");
+//! # Ok::<(), minilm::Error>(())
+//! ```
 
+pub mod config;
+pub mod encoder;
 pub mod error;
+pub mod model;
+pub mod tokenize;
+pub mod weights;
 
 #[cfg(feature = "cli")]
 pub mod cli;
-
 #[cfg(feature = "train")]
 pub mod train;
 
+pub use encoder::{default_model_dir, Encoder};
 pub use error::{Error, Result};

@@ -1,0 +1,60 @@
+//! The whole encoder: embeddings, then the layers in order.
+
+use super::batch::TokenBatch;
+use super::embeddings::Embeddings;
+use super::layer::{Layer, Scratch};
+use crate::config::BertConfig;
+use crate::weights::ParamStore;
+
+/// all-MiniLM-L6-v2's BERT encoder, ready for inference.
+#[derive(Clone, Debug)]
+pub struct BertModel {
+    /// Shape of the model.
+    pub config: BertConfig,
+    /// `embeddings.*`.
+    pub embeddings: Embeddings,
+    /// `encoder.layer.*`, in order.
+    pub layers: Vec<Layer>,
+}
+
+impl BertModel {
+    /// Build from checked parameters (see [`ParamStore::load`]).
+    pub fn from_store(config: &BertConfig, store: &ParamStore) -> Self {
+        BertModel {
+            config: config.clone(),
+            embeddings: Embeddings::from_store(store, config),
+            layers: (0..config.num_layers).map(|i| Layer::from_store(store, i, config)).collect(),
+        }
+    }
+
+    /// Final hidden states `[tokens, hidden]` of the batch. When `hidden` is
+    /// given it receives the embeddings output and every layer's output
+    /// (`num_layers + 1` buffers), as `output_hidden_states` does in PyTorch.
+    pub fn forward(&self, batch: &TokenBatch, mut hidden: Option<&mut Vec<Vec<f32>>>) -> Vec<f32> {
+        let mut x = vec![0.0; batch.tokens() * self.config.hidden_size];
+        self.embeddings.forward(batch, &mut x);
+        if let Some(h) = hidden.as_deref_mut() {
+            h.push(x.clone());
+        }
+        self.forward_layers(&mut x, batch, 0..self.layers.len(), hidden)
+    }
+
+    /// Run layers `range` over hidden states `x` (the output of layer
+    /// `range.start − 1`), in place; returns `x`.
+    pub fn forward_layers(
+        &self,
+        x: &mut Vec<f32>,
+        batch: &TokenBatch,
+        range: std::ops::Range<usize>,
+        mut hidden: Option<&mut Vec<Vec<f32>>>,
+    ) -> Vec<f32> {
+        let mut scratch = Scratch::default();
+        for layer in &self.layers[range] {
+            layer.forward(x, batch, &self.config, &mut scratch);
+            if let Some(h) = hidden.as_deref_mut() {
+                h.push(x.clone());
+            }
+        }
+        std::mem::take(x)
+    }
+}

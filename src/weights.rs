@@ -1,0 +1,186 @@
+//! Loading and checking `model.safetensors`.
+//!
+//! Every tensor the encoder needs is checked for presence, dtype, shape and
+//! finite values, and copied into an owned f32 buffer: the linear weights are
+//! re-packed for the matrix kernel anyway and 16-bit files are widened, so a
+//! memory map would save only transient memory (see docs/architecture.md).
+//! Tensors the encoder does not use (the pooler, `position_ids`) are ignored.
+
+use crate::config::BertConfig;
+use crate::error::{Error, Result};
+use safetensors::{Dtype, SafeTensors};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One named parameter: a shape and row-major f32 values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Dimensions, outermost first (PyTorch order).
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of zeros.
+    pub fn zeros(shape: &[usize]) -> Self {
+        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
+    }
+}
+
+/// Parameters addressed by the model file's tensor names, e.g.
+/// `encoder.layer.4.attention.self.query.weight`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParamStore {
+    tensors: BTreeMap<String, Tensor>,
+}
+
+impl ParamStore {
+    /// The tensor called `name`. Panics when absent: every name the model
+    /// asks for was checked at load time.
+    pub fn get(&self, name: &str) -> &Tensor {
+        self.tensors.get(name).unwrap_or_else(|| panic!("parameter {name} was not loaded"))
+    }
+    /// The tensor called `name`, if present.
+    pub fn try_get(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.get(name)
+    }
+    /// Mutable access to the tensor called `name`, if present.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Tensor> {
+        self.tensors.get_mut(name)
+    }
+    /// Add or replace a tensor.
+    pub fn insert(&mut self, name: impl Into<String>, t: Tensor) {
+        self.tensors.insert(name.into(), t);
+    }
+    /// All names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+    /// Iterate over (name, tensor), sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.tensors.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Load the encoder's tensors from a safetensors file and check them
+    /// against `cfg`. Accepts F32, F16 and BF16 storage (widened to f32).
+    pub fn load(path: &Path, cfg: &BertConfig) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path, cfg)
+    }
+
+    /// As [`ParamStore::load`], from the file's bytes; `path` only names errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path, cfg: &BertConfig) -> Result<Self> {
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::file(path, format!("not a valid safetensors file: {e}")))?;
+        let mut store = ParamStore::default();
+        for (name, shape) in expected_tensors(cfg) {
+            let view = st
+                .tensor(&name)
+                .or_else(|_| st.tensor(&format!("bert.{name}")))
+                .map_err(|_| Error::tensor(path, &name, "missing"))?;
+            if view.shape() != shape.as_slice() {
+                return Err(Error::tensor(
+                    path,
+                    &name,
+                    format!("shape {:?}, expected {:?}", view.shape(), shape),
+                ));
+            }
+            let data = widen(view.dtype(), view.data()).map_err(|m| Error::tensor(path, &name, m))?;
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::tensor(path, &name, format!("non-finite value {} at flat index {i}", data[i])));
+            }
+            store.insert(name, Tensor { shape, data });
+        }
+        Ok(store)
+    }
+}
+
+/// Decode little-endian F32, F16 or BF16 bytes to f32.
+fn widen(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
+    match dtype {
+        Dtype::F32 => Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
+        Dtype::BF16 => Ok(bytes
+            .chunks_exact(2)
+            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
+            .collect()),
+        Dtype::F16 => Ok(bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect()),
+        other => Err(format!("dtype {other:?}, expected F32, F16 or BF16")),
+    }
+}
+
+/// IEEE binary16 to f32, exact for every input (normals, subnormals, inf, NaN).
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h as u32) & 0x8000) << 16;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let man = (h & 0x3ff) as u32;
+    let bits = match (exp, man) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: value = m · 2^-24.
+            let v = m as f32 * (1.0 / 16_777_216.0);
+            return if sign != 0 { -v } else { v };
+        }
+        (0x1f, 0) => sign | 0x7f80_0000,
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// Names and shapes of every tensor the encoder reads.
+pub fn expected_tensors(cfg: &BertConfig) -> Vec<(String, Vec<usize>)> {
+    let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
+    let mut v = vec![
+        ("embeddings.word_embeddings.weight".to_string(), vec![cfg.vocab_size, h]),
+        ("embeddings.position_embeddings.weight".to_string(), vec![cfg.max_position_embeddings, h]),
+        ("embeddings.token_type_embeddings.weight".to_string(), vec![cfg.type_vocab_size, h]),
+        ("embeddings.LayerNorm.weight".to_string(), vec![h]),
+        ("embeddings.LayerNorm.bias".to_string(), vec![h]),
+    ];
+    for l in 0..cfg.num_layers {
+        for (suffix, shape) in layer_tensors(h, f) {
+            v.push((format!("encoder.layer.{l}.{suffix}"), shape));
+        }
+    }
+    v
+}
+
+/// The 16 tensors of one encoder layer (suffixes after `encoder.layer.N.`).
+pub fn layer_tensors(h: usize, f: usize) -> Vec<(&'static str, Vec<usize>)> {
+    vec![
+        ("attention.self.query.weight", vec![h, h]),
+        ("attention.self.query.bias", vec![h]),
+        ("attention.self.key.weight", vec![h, h]),
+        ("attention.self.key.bias", vec![h]),
+        ("attention.self.value.weight", vec![h, h]),
+        ("attention.self.value.bias", vec![h]),
+        ("attention.output.dense.weight", vec![h, h]),
+        ("attention.output.dense.bias", vec![h]),
+        ("attention.output.LayerNorm.weight", vec![h]),
+        ("attention.output.LayerNorm.bias", vec![h]),
+        ("intermediate.dense.weight", vec![f, h]),
+        ("intermediate.dense.bias", vec![f]),
+        ("output.dense.weight", vec![h, f]),
+        ("output.dense.bias", vec![h]),
+        ("output.LayerNorm.weight", vec![h]),
+        ("output.LayerNorm.bias", vec![h]),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_conversion_is_exact() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert!(f16_to_f32(0x7c00).is_infinite());
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+    }
+}
