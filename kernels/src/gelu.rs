@@ -1,5 +1,13 @@
 //! The exact GELU, `gelu(x) = x · Φ(x) = x/2 · (1 + erf(x/√2))`, and its
 //! derivative `gelu'(x) = Φ(x) + x·φ(x)`.
+//!
+//! The kernels evaluate Φ with the fast f32 erf of [`crate::fastmath`]
+//! (exact erf form, not the tanh approximation); the f64 functions here are
+//! the references they are tested against.
+
+use crate::fastmath;
+use crate::isa::{self, madd, multiversion};
+use crate::parallel;
 
 const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// 1/√(2π)
@@ -59,31 +67,96 @@ pub fn erf64(x: f64) -> f64 {
     }
 }
 
-/// gelu(x) for one value.
+/// gelu(x) in double precision: the reference the fast kernels are tested
+/// against.
+pub fn gelu_erf64(x: f64) -> f64 {
+    0.5 * x * (1.0 + erf64(x * FRAC_1_SQRT_2))
+}
+
+/// d gelu / dx in double precision (reference).
+pub fn gelu_erf_grad64(x: f64) -> f64 {
+    let cdf = 0.5 * (1.0 + erf64(x * FRAC_1_SQRT_2));
+    let pdf = INV_SQRT_2PI * (-0.5 * x * x).exp();
+    cdf + x * pdf
+}
+
+/// gelu(x) = x·Φ(x) in f32 on the current instruction-set path.
+#[inline(always)]
+fn gelu_generic<const FMA: bool>(x: f32) -> f32 {
+    x * fastmath::normal_cdf::<FMA>(x)
+}
+
+/// gelu'(x) = Φ(x) + x·φ(x) in f32.
+#[inline(always)]
+fn gelu_grad_generic<const FMA: bool>(x: f32) -> f32 {
+    madd::<FMA>(
+        x,
+        fastmath::normal_pdf::<FMA>(x),
+        fastmath::normal_cdf::<FMA>(x),
+    )
+}
+
+#[inline(always)]
+fn gelu_one_generic<const FMA: bool>(x: f32) -> f32 {
+    gelu_generic::<FMA>(x)
+}
+#[inline(always)]
+fn gelu_grad_one_generic<const FMA: bool>(x: f32) -> f32 {
+    gelu_grad_generic::<FMA>(x)
+}
+#[inline(always)]
+fn gelu_slice_generic<const FMA: bool>(xs: &mut [f32]) {
+    for v in xs {
+        *v = gelu_generic::<FMA>(*v);
+    }
+}
+#[inline(always)]
+fn gelu_backward_generic<const FMA: bool>(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((d, &g), &xv) in dx.iter_mut().zip(dy).zip(x) {
+        *d = madd::<FMA>(g, gelu_grad_generic::<FMA>(xv), *d);
+    }
+}
+
+multiversion!(fn gelu_one(x: f32) -> f32 = gelu_one_generic);
+multiversion!(fn gelu_grad_one(x: f32) -> f32 = gelu_grad_one_generic);
+multiversion!(pub(crate) fn gelu_slice(xs: &mut [f32]) = gelu_slice_generic);
+multiversion!(fn gelu_backward_slice(x: &[f32], dy: &[f32], dx: &mut [f32]) = gelu_backward_generic);
+
+/// Rows of this many elements or more are split across threads.
+const PAR_CHUNK: usize = 1 << 14;
+
+/// gelu(x) for one value (the same bits as [`gelu_erf_inplace`] gives it).
 pub fn gelu_erf(x: f32) -> f32 {
-    let x = x as f64;
-    (0.5 * x * (1.0 + erf64(x * FRAC_1_SQRT_2))) as f32
+    gelu_one(isa::current(), x)
 }
 
 /// d gelu / dx at x.
 pub fn gelu_erf_grad(x: f32) -> f32 {
-    let x = x as f64;
-    let cdf = 0.5 * (1.0 + erf64(x * FRAC_1_SQRT_2));
-    let pdf = INV_SQRT_2PI * (-0.5 * x * x).exp();
-    (cdf + x * pdf) as f32
+    gelu_grad_one(isa::current(), x)
 }
 
 /// Apply gelu to every element in place.
 pub fn gelu_erf_inplace(xs: &mut [f32]) {
-    for v in xs {
-        *v = gelu_erf(*v);
+    let isa = isa::current();
+    if parallel::worth_parallel_elementwise(xs.len()) {
+        use rayon::prelude::*;
+        xs.par_chunks_mut(PAR_CHUNK)
+            .for_each(|c| gelu_slice(isa, c));
+    } else {
+        gelu_slice(isa, xs);
     }
 }
 
 /// `dx += dy · gelu'(x)` elementwise (backward of [`gelu_erf_inplace`]).
 pub fn gelu_erf_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
     assert!(x.len() == dy.len() && x.len() == dx.len());
-    for ((d, &g), &xv) in dx.iter_mut().zip(dy).zip(x) {
-        *d += g * gelu_erf_grad(xv);
+    let isa = isa::current();
+    if parallel::worth_parallel_elementwise(x.len()) {
+        use rayon::prelude::*;
+        dx.par_chunks_mut(PAR_CHUNK)
+            .zip(x.par_chunks(PAR_CHUNK).zip(dy.par_chunks(PAR_CHUNK)))
+            .for_each(|(d, (xc, g))| gelu_backward_slice(isa, xc, g, d));
+    } else {
+        gelu_backward_slice(isa, x, dy, dx);
     }
 }

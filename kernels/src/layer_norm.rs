@@ -1,6 +1,54 @@
 //! LayerNorm over the last dimension:
 //! `y = (x − mean) · rstd · gamma + beta`, `rstd = 1/√(var + eps)` with the
-//! biased variance, as PyTorch computes it.
+//! biased variance, as PyTorch computes it. Two passes (mean, then the
+//! centred sum of squares) so a large common offset cannot cancel the
+//! variance away; lane-wise f32 sums vectorise.
+
+use crate::isa::{self, madd, multiversion};
+use crate::lanes;
+use crate::parallel;
+
+#[inline(always)]
+fn ln_rows_generic<const FMA: bool>(
+    x: &[f32],
+    dim: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    out: &mut [f32],
+    mut stats: Option<(&mut [f32], &mut [f32])>,
+) {
+    let inv_dim = 1.0 / dim as f32;
+    for (r, (xr, yr)) in x
+        .chunks_exact(dim)
+        .zip(out.chunks_exact_mut(dim))
+        .enumerate()
+    {
+        let mean = lanes::sum_by(dim, |i| xr[i]) * inv_dim;
+        let var = lanes::sum_by(dim, |i| {
+            let d = xr[i] - mean;
+            d * d
+        }) * inv_dim;
+        let rstd = 1.0 / (var + eps).sqrt();
+        for i in 0..dim {
+            yr[i] = madd::<FMA>((xr[i] - mean) * rstd, gamma[i], beta[i]);
+        }
+        if let Some((m, s)) = stats.as_mut() {
+            m[r] = mean;
+            s[r] = rstd;
+        }
+    }
+}
+
+multiversion!(fn ln_rows(
+    x: &[f32],
+    dim: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    out: &mut [f32],
+    stats: Option<(&mut [f32], &mut [f32])>,
+) = ln_rows_generic);
 
 /// Normalise each row of `x: [rows, dim]` into `out`. When `stats` is given,
 /// the per-row mean and rstd are written there for the backward pass.
@@ -11,29 +59,94 @@ pub fn layer_norm(
     beta: &[f32],
     eps: f32,
     out: &mut [f32],
-    mut stats: Option<(&mut [f32], &mut [f32])>,
+    stats: Option<(&mut [f32], &mut [f32])>,
 ) {
     assert_eq!(x.len(), out.len());
     assert!(dim > 0 && x.len() % dim == 0);
     assert!(gamma.len() == dim && beta.len() == dim);
-    for (r, (xr, yr)) in x.chunks(dim).zip(out.chunks_mut(dim)).enumerate() {
-        let mean = xr.iter().map(|&v| v as f64).sum::<f64>() / dim as f64;
-        let var = xr.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / dim as f64;
-        let rstd = 1.0 / (var + eps as f64).sqrt();
+    let rows = x.len() / dim;
+    if let Some((m, s)) = &stats {
+        assert!(
+            m.len() >= rows && s.len() >= rows,
+            "layer_norm: stats shorter than {rows} rows"
+        );
+    }
+    let isa = isa::current();
+    if !parallel::worth_parallel_elementwise(x.len()) || rows < 2 {
+        ln_rows(isa, x, dim, gamma, beta, eps, out, stats);
+        return;
+    }
+    use rayon::prelude::*;
+    // Whole rows per task: each row's result does not depend on the split.
+    let rows_per = rows.div_ceil(parallel::threads_here() * 4).max(1);
+    let chunk = rows_per * dim;
+    match stats {
+        Some((m, s)) => x
+            .par_chunks(chunk)
+            .zip(out.par_chunks_mut(chunk))
+            .zip(
+                m[..rows]
+                    .par_chunks_mut(rows_per)
+                    .zip(s[..rows].par_chunks_mut(rows_per)),
+            )
+            .for_each(|((xc, yc), (mc, sc))| {
+                ln_rows(isa, xc, dim, gamma, beta, eps, yc, Some((mc, sc)))
+            }),
+        None => x
+            .par_chunks(chunk)
+            .zip(out.par_chunks_mut(chunk))
+            .for_each(|(xc, yc)| ln_rows(isa, xc, dim, gamma, beta, eps, yc, None)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn ln_backward_generic<const FMA: bool>(
+    dy: &[f32],
+    x: &[f32],
+    dim: usize,
+    gamma: &[f32],
+    mean: &[f32],
+    rstd: &[f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) {
+    let inv_dim = 1.0 / dim as f32;
+    let rows = x.len() / dim;
+    for r in 0..rows {
+        let (dyr, xr) = (&dy[r * dim..(r + 1) * dim], &x[r * dim..(r + 1) * dim]);
+        let dxr = &mut dx[r * dim..(r + 1) * dim];
+        let (mu, rs) = (mean[r], rstd[r]);
+        let mean_g = lanes::sum_by(dim, |i| dyr[i] * gamma[i]) * inv_dim;
+        let mean_gx = lanes::sum_by(dim, |i| dyr[i] * gamma[i] * ((xr[i] - mu) * rs)) * inv_dim;
         for i in 0..dim {
-            yr[i] = (((xr[i] as f64 - mean) * rstd) as f32) * gamma[i] + beta[i];
-        }
-        if let Some((m, s)) = stats.as_mut() {
-            m[r] = mean as f32;
-            s[r] = rstd as f32;
+            let xhat = (xr[i] - mu) * rs;
+            let g = dyr[i] * gamma[i];
+            dgamma[i] = madd::<FMA>(dyr[i], xhat, dgamma[i]);
+            dbeta[i] += dyr[i];
+            dxr[i] = madd::<FMA>(rs, g - mean_g - xhat * mean_gx, dxr[i]);
         }
     }
 }
 
+multiversion!(#[allow(clippy::too_many_arguments)] fn ln_backward(
+    dy: &[f32],
+    x: &[f32],
+    dim: usize,
+    gamma: &[f32],
+    mean: &[f32],
+    rstd: &[f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) = ln_backward_generic);
+
 /// Backward of [`layer_norm`]: accumulates into `dx`, `dgamma`, `dbeta`.
 ///
 /// With `xhat = (x − mean)·rstd` and `g = dy·gamma`:
-/// `dx = rstd · (g − mean(g) − xhat · mean(g·xhat))`.
+/// `dx = rstd · (g − mean(g) − xhat · mean(g·xhat))`. Serial over rows
+/// because every row adds into `dgamma` and `dbeta`.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_norm_backward(
     dy: &[f32],
@@ -47,24 +160,20 @@ pub fn layer_norm_backward(
     dbeta: &mut [f32],
 ) {
     assert!(dy.len() == x.len() && dx.len() == x.len());
-    for (r, ((dyr, xr), dxr)) in dy.chunks(dim).zip(x.chunks(dim)).zip(dx.chunks_mut(dim)).enumerate() {
-        let (mu, rs) = (mean[r], rstd[r]);
-        let mut mean_g = 0.0f64;
-        let mut mean_gx = 0.0f64;
-        for i in 0..dim {
-            let xhat = (xr[i] - mu) * rs;
-            let g = dyr[i] * gamma[i];
-            mean_g += g as f64;
-            mean_gx += (g * xhat) as f64;
-            dgamma[i] += dyr[i] * xhat;
-            dbeta[i] += dyr[i];
-        }
-        let mean_g = (mean_g / dim as f64) as f32;
-        let mean_gx = (mean_gx / dim as f64) as f32;
-        for i in 0..dim {
-            let xhat = (xr[i] - mu) * rs;
-            let g = dyr[i] * gamma[i];
-            dxr[i] += rs * (g - mean_g - xhat * mean_gx);
-        }
-    }
+    assert!(dim > 0 && x.len() % dim == 0);
+    let rows = x.len() / dim;
+    assert!(gamma.len() == dim && dgamma.len() == dim && dbeta.len() == dim);
+    assert!(mean.len() >= rows && rstd.len() >= rows);
+    ln_backward(
+        isa::current(),
+        dy,
+        x,
+        dim,
+        gamma,
+        mean,
+        rstd,
+        dx,
+        dgamma,
+        dbeta,
+    );
 }

@@ -5,11 +5,32 @@
 //!
 //! Layout conventions: every matrix is a row-major slice. A weight in PyTorch
 //! layout `[n, k]` (out × in) is multiplied as `x · Wᵀ`.
+//!
+//! Instruction sets: each kernel has an AVX-512, an AVX2+FMA and a portable
+//! path, chosen once at run time ([`isa`]; `MINILM_KERNEL` forces one). For
+//! one path, results are bit-identical whatever the batch size, a row's
+//! position, or the number of threads.
+//!
+//! `unsafe` lives only in this crate: the SIMD microkernels, the raw output
+//! pointer shared by GEMM tasks, and calls of `#[target_feature]` functions
+//! after the feature check. Every unsafe block states why it is sound.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod fastmath;
 pub mod gelu;
 pub mod gemm;
+pub mod isa;
+mod lanes;
 pub mod layer_norm;
 pub mod parallel;
+#[doc(hidden)]
+pub mod peak;
+#[cfg(feature = "reference")]
+#[doc(hidden)]
+pub mod reference;
 pub mod softmax;
 
-pub use gemm::{linear, sgemm, Epilogue, PackedWeight};
+pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
+pub use isa::Isa;

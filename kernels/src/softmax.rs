@@ -1,15 +1,25 @@
-//! Row-wise softmax, numerically safe (the row maximum is subtracted first).
+//! Row-wise softmax, numerically safe (the row maximum is subtracted first,
+//! so every exponent is ≤ 0 and the sum is ≥ 1). Vectorised `exp` from
+//! [`crate::fastmath`].
 
-/// Softmax of each row of `x: [rows, cols]`, in place.
-pub fn softmax_rows(x: &mut [f32], cols: usize) {
-    assert!(cols > 0 && x.len() % cols == 0);
-    for row in x.chunks_mut(cols) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0f32;
-        for v in row.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
+use crate::fastmath::exp_f32;
+use crate::isa::{self, madd, multiversion};
+use crate::lanes;
+use crate::parallel;
+
+#[inline(always)]
+fn softmax_rows_generic<const FMA: bool>(x: &mut [f32], cols: usize) {
+    for row in x.chunks_exact_mut(cols) {
+        let max = lanes::max(row);
+        if max == f32::NEG_INFINITY {
+            // Every entry masked: no distribution; zeros rather than NaN.
+            row.fill(0.0);
+            continue;
         }
+        for v in row.iter_mut() {
+            *v = exp_f32::<FMA>(*v - max);
+        }
+        let sum = lanes::sum_by(cols, |i| row[i]);
         let inv = 1.0 / sum;
         for v in row.iter_mut() {
             *v *= inv;
@@ -17,14 +27,53 @@ pub fn softmax_rows(x: &mut [f32], cols: usize) {
     }
 }
 
+#[inline(always)]
+fn softmax_backward_generic<const FMA: bool>(p: &[f32], dp: &[f32], cols: usize, dx: &mut [f32]) {
+    for ((pr, dpr), dxr) in p
+        .chunks_exact(cols)
+        .zip(dp.chunks_exact(cols))
+        .zip(dx.chunks_exact_mut(cols))
+    {
+        let dot = lanes::dot::<FMA>(pr, dpr);
+        for j in 0..cols {
+            dxr[j] = madd::<FMA>(pr[j], dpr[j] - dot, dxr[j]);
+        }
+    }
+}
+
+multiversion!(fn softmax_rows_isa(x: &mut [f32], cols: usize) = softmax_rows_generic);
+multiversion!(fn softmax_backward_isa(p: &[f32], dp: &[f32], cols: usize, dx: &mut [f32]) = softmax_backward_generic);
+
+/// Softmax of each row of `x: [rows, cols]`, in place. A row that is all
+/// `-inf` (fully masked) becomes all zeros.
+pub fn softmax_rows(x: &mut [f32], cols: usize) {
+    assert!(cols > 0 && x.len() % cols == 0);
+    let isa = isa::current();
+    let rows = x.len() / cols;
+    if parallel::worth_parallel_elementwise(x.len()) && rows > 1 {
+        use rayon::prelude::*;
+        let chunk = rows.div_ceil(parallel::threads_here() * 4).max(1) * cols;
+        x.par_chunks_mut(chunk)
+            .for_each(|c| softmax_rows_isa(isa, c, cols));
+    } else {
+        softmax_rows_isa(isa, x, cols);
+    }
+}
+
 /// Backward of [`softmax_rows`] given its output `p`:
 /// `dx_j += p_j · (dp_j − Σ_i p_i dp_i)`.
 pub fn softmax_rows_backward(p: &[f32], dp: &[f32], cols: usize, dx: &mut [f32]) {
     assert!(p.len() == dp.len() && p.len() == dx.len());
-    for ((pr, dpr), dxr) in p.chunks(cols).zip(dp.chunks(cols)).zip(dx.chunks_mut(cols)) {
-        let dot: f32 = pr.iter().zip(dpr).map(|(a, b)| a * b).sum();
-        for j in 0..cols {
-            dxr[j] += pr[j] * (dpr[j] - dot);
-        }
+    assert!(cols > 0 && p.len() % cols == 0);
+    let isa = isa::current();
+    let rows = p.len() / cols;
+    if parallel::worth_parallel_elementwise(p.len()) && rows > 1 {
+        use rayon::prelude::*;
+        let chunk = rows.div_ceil(parallel::threads_here() * 4).max(1) * cols;
+        dx.par_chunks_mut(chunk)
+            .zip(p.par_chunks(chunk).zip(dp.par_chunks(chunk)))
+            .for_each(|(d, (pc, dpc))| softmax_backward_isa(isa, pc, dpc, cols, d));
+    } else {
+        softmax_backward_isa(isa, p, dp, cols, dx);
     }
 }

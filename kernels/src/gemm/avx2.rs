@@ -1,0 +1,65 @@
+//! AVX2+FMA microkernel: a 6×16 register tile (12 ymm accumulators).
+
+use super::blocking::avx2::{MR, NR};
+use std::arch::x86_64::*;
+
+/// `C = alpha·(Ã·B̃) + beta·C` for one full MR×NR tile.
+///
+/// Each accumulator is an FMA chain over p = 0..kc starting from zero; the
+/// update is `t = alpha·acc`, then `t`, `t + C` or `t + beta·C` (beta 0, 1,
+/// other) with separate roundings, exactly as `driver::merge` does for edge
+/// tiles, so an element's bits do not depend on which path stored it.
+///
+/// # Safety
+/// The CPU supports avx2 and fma; `a` points to `kc·MR` readable floats, `b` to
+/// `kc·NR`, and `c` to an MR×NR tile with row stride `rsc` and unit column
+/// stride, writable, not aliasing `a` or `b` (and readable unless beta = 0).
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn kernel(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    for p in 0..kc {
+        // SAFETY: p < kc, so b + p·NR .. + NR and a + p·MR .. + MR are inside
+        // the panels the caller vouched for.
+        let (b0, b1, ap) = unsafe {
+            let bp = b.add(p * NR);
+            (
+                _mm256_loadu_ps(bp),
+                _mm256_loadu_ps(bp.add(8)),
+                a.add(p * MR),
+            )
+        };
+        for (i, row) in acc.iter_mut().enumerate() {
+            // SAFETY: i < MR, inside the A micro-panel row for this p.
+            let ai = _mm256_set1_ps(unsafe { *ap.add(i) });
+            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+        }
+    }
+    let va = _mm256_set1_ps(alpha);
+    let vb = _mm256_set1_ps(beta);
+    for (i, row) in acc.iter().enumerate() {
+        for (h, &v) in row.iter().enumerate() {
+            // SAFETY: i < MR and h·8 + 8 ≤ NR, inside the caller's C tile.
+            unsafe {
+                let cp = c.add(i * rsc + h * 8);
+                let t = _mm256_mul_ps(va, v);
+                let out = if beta == 0.0 {
+                    t
+                } else if beta == 1.0 {
+                    _mm256_add_ps(t, _mm256_loadu_ps(cp))
+                } else {
+                    _mm256_add_ps(t, _mm256_mul_ps(vb, _mm256_loadu_ps(cp)))
+                };
+                _mm256_storeu_ps(cp, out);
+            }
+        }
+    }
+}

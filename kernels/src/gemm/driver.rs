@@ -1,0 +1,224 @@
+//! The BLIS loop nest around the microkernel, and the split across threads.
+//!
+//! For a block of output rows and columns:
+//! `for jc (NC columns) { for pc (KC depth) { for ip (MR rows) { for jp (NR
+//! columns) { microkernel } } } }` — the A micro-panel (MR×KC) stays in L1
+//! across the jp loop, the KC×NC block of packed B stays in L2 across the ip
+//! loop. The epilogue of an output tile runs right after its last depth
+//! block, while the tile is still in cache.
+
+use super::blocking::{KC, NC};
+use super::dispatch::Kernel;
+use super::pack::{self, Slot};
+use crate::parallel;
+
+/// Applied to each finished output segment: `(row, first column, values)`.
+pub(crate) type Epilogue<'a> = &'a (dyn Fn(usize, usize, &mut [f32]) + Sync);
+
+/// The output matrix as a raw pointer with strides.
+#[derive(Clone, Copy)]
+pub(crate) struct COut {
+    pub ptr: *mut f32,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+// SAFETY: COut is only shared between tasks that write disjoint elements of
+// an injective layout (checked by `split_ok`), so no two threads touch the
+// same float.
+unsafe impl Send for COut {}
+// SAFETY: as above.
+unsafe impl Sync for COut {}
+
+/// One product `C[m, n] = alpha·A·B + beta·C` with B already packed in
+/// NR-panels over all n columns.
+pub(crate) struct Product<'a> {
+    pub kern: &'static Kernel,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub a: &'a [f32],
+    pub rsa: usize,
+    pub csa: usize,
+    pub bpack: &'a [f32],
+    pub beta: f32,
+    pub c: COut,
+    pub epilogue: Option<Epilogue<'a>>,
+}
+
+/// True when distinct (i, j) address distinct floats of C, so that tasks
+/// owning disjoint (i, j) sets never write the same float.
+fn split_ok(m: usize, n: usize, rs: usize, cs: usize) -> bool {
+    if m <= 1 {
+        return cs > 0 || n <= 1;
+    }
+    if n <= 1 {
+        return rs > 0;
+    }
+    (cs > 0 && rs >= (n - 1) * cs + 1) || (rs > 0 && cs >= (m - 1) * rs + 1)
+}
+
+/// Run the product, split across threads when `parallel` says it pays and
+/// `threads` allows.
+///
+/// # Safety
+/// `p.c` addresses an m×n matrix, every element writable (and readable
+/// unless beta = 0), not aliasing `p.a` or `p.bpack`; `p.a` holds every
+/// `i·rsa + p·csa`; `p.bpack` holds ceil(n/NR) panels of depth k.
+pub(crate) unsafe fn run(p: &Product<'_>, allow_threads: bool) {
+    let (mr, nr) = (p.kern.mr, p.kern.nr);
+    let threads = if allow_threads && parallel::worth_parallel(p.m * p.n * p.k) {
+        parallel::threads_here()
+    } else {
+        1
+    };
+    let row_panels = p.m.div_ceil(mr);
+    let col_panels = p.n.div_ceil(nr);
+    if threads <= 1 || !split_ok(p.m, p.n, p.c.rs, p.c.cs) || (row_panels < 2 && col_panels < 2) {
+        // SAFETY: forwarded contract, the whole matrix on this thread.
+        unsafe { run_block(p, 0, p.m, 0, p.n) };
+        return;
+    }
+    use rayon::prelude::*;
+    // Split rows when there are enough of them (each task packs only its own
+    // A rows); otherwise columns, in whole NR panels (each task repacks all of
+    // the few A rows). Either way no element's summation order changes.
+    if row_panels >= 2 * threads || row_panels >= col_panels {
+        let tasks = threads.min(row_panels);
+        (0..tasks).into_par_iter().for_each(|t| {
+            let r0 = row_panels * t / tasks * mr;
+            let r1 = (row_panels * (t + 1) / tasks * mr).min(p.m);
+            // SAFETY: tasks own disjoint row ranges and split_ok proved the
+            // layout injective, so their writes are disjoint.
+            unsafe { run_block(p, r0, r1, 0, p.n) };
+        });
+    } else {
+        let tasks = threads.min(col_panels);
+        (0..tasks).into_par_iter().for_each(|t| {
+            let c0 = col_panels * t / tasks * nr;
+            let c1 = (col_panels * (t + 1) / tasks * nr).min(p.n);
+            // SAFETY: tasks own disjoint column ranges of an injective layout.
+            unsafe { run_block(p, 0, p.m, c0, c1) };
+        });
+    }
+}
+
+/// The loop nest over rows `r0..r1` and columns `c0..c1` (`c0` a multiple
+/// of NR).
+///
+/// # Safety
+/// As [`run`], and no other thread writes these rows and columns meanwhile.
+unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize) {
+    let (mr, nr, k) = (p.kern.mr, p.kern.nr, p.k);
+    let rows = r1 - r0;
+    if rows == 0 || c1 <= c0 {
+        return;
+    }
+    pack::with_buf(Slot::A, pack::packed_len(rows, k, mr), |apack| {
+        pack::pack_a(mr, p.a, p.rsa, p.csa, r0, rows, k, apack);
+        let c = p.c;
+        let mut tile = [0.0f32; 16 * 32];
+        let direct = c.cs == 1;
+        let mut jc = c0;
+        while jc < c1 {
+            let jend = (jc + NC).min(c1);
+            let mut pc = 0;
+            while pc < k {
+                let kc = KC.min(k - pc);
+                let last = pc + kc == k;
+                // Later depth blocks add onto what the first one stored.
+                let beta = if pc == 0 { p.beta } else { 1.0 };
+                for ip in 0..rows.div_ceil(mr) {
+                    let i0 = r0 + ip * mr;
+                    let mrows = mr.min(r1 - i0);
+                    let ap = apack[ip * mr * k + pc * mr..].as_ptr();
+                    let mut j0 = jc;
+                    while j0 < jend {
+                        let ncols = nr.min(jend - j0);
+                        let bp = p.bpack[(j0 / nr) * nr * k + pc * nr..].as_ptr();
+                        if direct && mrows == mr && ncols == nr {
+                            // SAFETY: a full tile inside C with unit column
+                            // stride; ap/bp start kc-long micro-panels of the
+                            // packed buffers (their lengths cover k·MR, k·NR
+                            // per panel); C does not alias them.
+                            unsafe {
+                                (p.kern.run)(
+                                    kc,
+                                    ap,
+                                    bp,
+                                    c.ptr.add(i0 * c.rs + j0),
+                                    c.rs,
+                                    p.alpha,
+                                    beta,
+                                )
+                            };
+                        } else {
+                            // Edge or strided tile: compute into a scratch tile,
+                            // then apply the same update rule element-wise.
+                            // SAFETY: `tile` holds ≥ MR·NR floats with row
+                            // stride nr; ap/bp as above.
+                            unsafe { (p.kern.run)(kc, ap, bp, tile.as_mut_ptr(), nr, 1.0, 0.0) };
+                            // SAFETY: rows i0..i0+mrows and columns
+                            // j0..j0+ncols lie in this block of C.
+                            unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
+                        }
+                        if last {
+                            if let Some(epi) = p.epilogue {
+                                debug_assert!(direct);
+                                for i in i0..i0 + mrows {
+                                    // SAFETY: with unit column stride, row i,
+                                    // columns j0..j0+ncols are contiguous and
+                                    // owned by this task.
+                                    let seg = unsafe {
+                                        std::slice::from_raw_parts_mut(
+                                            c.ptr.add(i * c.rs + j0),
+                                            ncols,
+                                        )
+                                    };
+                                    epi(i, j0, seg);
+                                }
+                            }
+                        }
+                        j0 += nr;
+                    }
+                }
+                pc += kc;
+            }
+            jc = jend;
+        }
+    });
+}
+
+/// `C[i0.., j0..] = alpha·t + beta·C` for the live part of a scratch tile,
+/// with the microkernels' rounding sequence (see `avx512::kernel`).
+///
+/// # Safety
+/// The mrows×ncols block at (i0, j0) of `c` is valid and owned by the caller.
+#[allow(clippy::too_many_arguments)]
+unsafe fn merge(
+    t: &[f32],
+    ld: usize,
+    c: COut,
+    i0: usize,
+    j0: usize,
+    mrows: usize,
+    ncols: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    for i in 0..mrows {
+        for j in 0..ncols {
+            // SAFETY: (i0+i, j0+j) is inside the caller's block.
+            let cv = unsafe { &mut *c.ptr.add((i0 + i) * c.rs + (j0 + j) * c.cs) };
+            let v = alpha * t[i * ld + j];
+            *cv = if beta == 0.0 {
+                v
+            } else if beta == 1.0 {
+                v + *cv
+            } else {
+                v + beta * *cv
+            };
+        }
+    }
+}
