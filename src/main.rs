@@ -6,6 +6,7 @@ const USAGE: &str = "usage: minilm <command> [options]
 
 commands:
   embed        sentence embeddings for JSON Lines input
+  prepare-data convert the raw labelled data (data/fetch.sh) to JSON Lines
 ";
 
 fn main() {
@@ -20,6 +21,8 @@ fn main() {
             print!("{USAGE}");
             Ok(())
         }
+        #[cfg(feature = "train")]
+        "prepare-data" => cli::prepare_data::run(rest),
         other => Err(minilm::Error::msg(format!("unknown command {other:?}\n{USAGE}"))),
     };
     let _ = (cli::args::Args::default(), rest);
