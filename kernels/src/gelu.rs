@@ -16,6 +16,9 @@ const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 /// erf in double precision (Abramowitz–Stegun 7.1.26 is not enough here:
 /// this uses the series for small |x| and a continued fraction for erfc).
 pub fn erf64(x: f64) -> f64 {
+    if x == 0.0 || x.is_nan() {
+        return x; // (at zero the series' stopping test would never fire)
+    }
     let ax = x.abs();
     let r = if ax < 2.5 {
         // erf(x) = 2/√π · Σ (-1)^n x^(2n+1) / (n! (2n+1))
@@ -28,7 +31,7 @@ pub fn erf64(x: f64) -> f64 {
             term *= -x2 / n;
             let add = term / (2.0 * n + 1.0);
             sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
+            if add.abs() <= 1e-17 * sum.abs() {
                 break;
             }
         }

@@ -1,8 +1,8 @@
 //! LayerNorm over the last dimension:
 //! `y = (x − mean) · rstd · gamma + beta`, `rstd = 1/√(var + eps)` with the
-//! biased variance, as PyTorch computes it. Two passes (mean, then the
-//! centred sum of squares) so a large common offset cannot cancel the
-//! variance away; lane-wise f32 sums vectorise.
+//! biased variance, as PyTorch computes it. Statistics by the corrected
+//! two-pass method, so a large common offset cannot cancel the variance
+//! away; lane-wise f32 sums vectorise.
 
 use crate::isa::{self, madd, multiversion};
 use crate::lanes;
@@ -24,15 +24,22 @@ fn ln_rows_generic<const FMA: bool>(
         .zip(out.chunks_exact_mut(dim))
         .enumerate()
     {
-        let mean = lanes::sum_by(dim, |i| xr[i]) * inv_dim;
-        let var = lanes::sum_by(dim, |i| {
-            let d = xr[i] - mean;
-            d * d
-        }) * inv_dim;
+        // Corrected two-pass (Chan, Golub & LeVeque 1983): a rough mean m1,
+        // then the residual mean d and the variance from x − m1, which is
+        // exact for x near m1, so a large common offset costs no accuracy.
+        let m1 = lanes::sum_by(dim, |i| xr[i]) * inv_dim;
+        let d = lanes::sum_by(dim, |i| xr[i] - m1) * inv_dim;
+        let var = (lanes::sum_by(dim, |i| {
+            let c = xr[i] - m1;
+            c * c
+        }) * inv_dim
+            - d * d)
+            .max(0.0);
         let rstd = 1.0 / (var + eps).sqrt();
         for i in 0..dim {
-            yr[i] = madd::<FMA>((xr[i] - mean) * rstd, gamma[i], beta[i]);
+            yr[i] = madd::<FMA>(((xr[i] - m1) - d) * rstd, gamma[i], beta[i]);
         }
+        let mean = m1 + d;
         if let Some((m, s)) = stats.as_mut() {
             m[r] = mean;
             s[r] = rstd;
