@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Peer comparison for `cargo bench --bench embed`: ONNX Runtime and
+sentence-transformers on the same corpus, batch size and thread count.
+
+    benches/peers/run.sh                                  # set up, run everything
+    benches/peers/.venv/bin/python benches/peers/bench_peers.py [--threads 1,2] [--passes 3]
+
+What is measured (each engine in its own fresh process, so its load time and
+peak RSS are its own):
+
+* ONNX Runtime (CPU, fp32): all-MiniLM-L6-v2's BertModel exported with
+  torch.onnx (cached under benches/peers/.cache), session with
+  ORT_ENABLE_ALL, intra_op_num_threads = N, inter_op_num_threads = 1,
+  sequential execution. Texts are sorted by length (longest first, as
+  sentence-transformers does), tokenized by the model's fast tokenizer in
+  batches of 32 padded to the batch's longest text, truncated at 256; mean
+  pooling over the attention mask and L2 normalisation in numpy.
+* sentence-transformers: `SentenceTransformer(model_dir, device="cpu")`,
+  `encode(texts, batch_size=32)`, torch.set_num_threads(N).
+
+Throughput: all corpus lines, one warm-up pass, then --passes timed passes
+(best and median sentences/s; word pieces/s counts real tokens, [CLS]/[SEP]
+included, no padding). Latency: one 12-word sentence, 20 warm-up calls then
+--latency-runs timed calls, p50/p95, tokenization and pooling included.
+Load: building the session / SentenceTransformer from the local folder (after
+imports). Peak RSS: the process's ru_maxrss (imports included).
+
+Before measuring, ORT's embeddings are checked against sentence-transformers'
+on a few corpus lines (max |diff| <= 1e-4), batched and padded as in the run.
+
+Offline only: HF_HUB_OFFLINE=1, the model is read from the local folder.
+"""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+DEFAULT_MODEL = os.environ.get("MINILM_MODEL", os.path.join(ROOT, "weights", "all-MiniLM-L6-v2"))
+DEFAULT_CORPUS = os.path.join(ROOT, "benches", "corpus", "corpus.jsonl")
+CACHE = os.path.join(HERE, ".cache")
+SENTENCE = "The new restaurant downtown served a wonderful bowl of spicy ramen yesterday."
+BATCH = 32
+MAX_LEN = 256
+
+
+def read_corpus(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def onnx_path(model_dir):
+    return os.path.join(CACHE, os.path.basename(os.path.normpath(model_dir)) + ".onnx")
+
+
+# ------------------------------------------------------------------ export
+def export(model_dir, out):
+    """Export BertModel (input_ids, attention_mask, token_type_ids ->
+    last_hidden_state) with dynamic batch and sequence axes."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    enc = tok(["a short one", "and a somewhat longer second sentence for the export"], padding=True,
+              return_tensors="pt")
+    args = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    tmp = out + ".tmp"
+    try:
+        batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
+        torch.onnx.export(model, args, tmp, input_names=names, output_names=["last_hidden_state"],
+                          dynamic_shapes={n: {0: batch, 1: seq} for n in names}, opset_version=18,
+                          dynamo=True, external_data=False)
+        how = "torch.onnx.export(dynamo=True)"
+    except Exception as e:  # fall back to the TorchScript exporter
+        print(f"export: dynamo exporter failed ({type(e).__name__}: {e}); using the TorchScript exporter",
+              file=sys.stderr)
+        axes = {n: {0: "batch", 1: "seq"} for n in names}
+        axes["last_hidden_state"] = {0: "batch", 1: "seq"}
+        torch.onnx.export(model, args, tmp, input_names=names, output_names=["last_hidden_state"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+        how = "torch.onnx.export(dynamo=False)"
+    os.replace(tmp, out)
+    print(f"export: wrote {out} ({os.path.getsize(out) / 2**20:.1f} MiB) with {how}, torch {torch.__version__}")
+
+
+# ------------------------------------------------------------------ ORT
+class OrtEncoder:
+    def __init__(self, model_dir, path, threads):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self.sess = ort.InferenceSession(path, sess_options=so, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.sess.get_inputs()}
+        tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+        tok.enable_truncation(max_length=MAX_LEN)
+        tok.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the batch's longest
+        self.tok = tok
+
+    def _batch(self, texts):
+        import numpy as np
+
+        encs = self.tok.encode_batch(texts)
+        ids = np.array([e.ids for e in encs], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.sess.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode(self, texts, batch_size=BATCH):
+        import numpy as np
+
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # as sentence-transformers
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            out[idx] = self._batch([texts[i] for i in idx])
+        return out
+
+
+def count_tokens(model_dir, texts):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=MAX_LEN)
+    return sum(len(e.ids) for e in tok.encode_batch(texts))
+
+
+# ------------------------------------------------------------------ measuring
+def measure(name, threads, load_s, encode_one_pass, encode_single, texts, tokens, passes, lat_runs):
+    encode_one_pass()  # warm-up
+    times = []
+    for _ in range(passes):
+        t = time.perf_counter()
+        encode_one_pass()
+        times.append(time.perf_counter() - t)
+    for _ in range(min(20, lat_runs)):
+        encode_single()
+    lat = []
+    for _ in range(lat_runs):
+        t = time.perf_counter()
+        encode_single()
+        lat.append((time.perf_counter() - t) * 1e3)
+    lat.sort()
+    best, med = min(times), statistics.median(times)
+    return {
+        "engine": name, "threads": threads, "load_ms": load_s * 1e3,
+        "best_sps": len(texts) / best, "median_sps": len(texts) / med,
+        "best_tps": tokens / best, "pass_s": times,
+        "p50_ms": lat[int(0.50 * len(lat))], "p95_ms": lat[min(len(lat) - 1, int(0.95 * len(lat)))],
+        "rss_mib": peak_rss_mib(), "lines": len(texts), "tokens": tokens,
+    }
+
+
+def run_ort(a):
+    texts = read_corpus(a.corpus)
+    tokens = count_tokens(a.model, texts)
+    t = time.perf_counter()
+    enc = OrtEncoder(a.model, onnx_path(a.model), a.threads_one)
+    load = time.perf_counter() - t
+    import onnxruntime
+
+    r = measure(f"ONNX Runtime {onnxruntime.__version__}", a.threads_one, load, lambda: enc.encode(texts),
+                lambda: enc.encode([SENTENCE]), texts, tokens, a.passes, a.latency_runs)
+    print("RESULT " + json.dumps(r), flush=True)
+
+
+def run_st(a):
+    import torch
+
+    torch.set_num_threads(a.threads_one)
+    torch.set_num_interop_threads(1)
+    import sentence_transformers
+    from sentence_transformers import SentenceTransformer
+
+    texts = read_corpus(a.corpus)
+    tokens = count_tokens(a.model, texts)
+    t = time.perf_counter()
+    model = SentenceTransformer(a.model, device="cpu", local_files_only=True)
+    load = time.perf_counter() - t
+    assert model.max_seq_length == MAX_LEN, model.max_seq_length
+
+    def one_pass():
+        with torch.inference_mode():
+            return model.encode(texts, batch_size=BATCH, convert_to_numpy=True)
+
+    def single():
+        with torch.inference_mode():
+            return model.encode([SENTENCE], batch_size=BATCH, convert_to_numpy=True)
+
+    r = measure(f"sentence-transformers {sentence_transformers.__version__} (torch {torch.__version__})",
+                a.threads_one, load, one_pass, single, texts, tokens, a.passes, a.latency_runs)
+    print("RESULT " + json.dumps(r), flush=True)
+
+
+def check(a):
+    """ORT vs sentence-transformers on a few corpus lines (short, medium,
+    long, truncated), batched and padded together as in the benchmark."""
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(a.threads_one)
+    texts = read_corpus(a.corpus)
+    by_len = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    pick = [texts[i] for i in (by_len[0], by_len[len(by_len) // 4], by_len[len(by_len) // 2],
+                               by_len[int(len(by_len) * 0.9)], by_len[-40], by_len[-1])] + texts[:10] + [SENTENCE]
+    st = SentenceTransformer(a.model, device="cpu", local_files_only=True)
+    ref = st.encode(pick, batch_size=BATCH, convert_to_numpy=True)
+    ort_enc = OrtEncoder(a.model, onnx_path(a.model), a.threads_one)
+    got = ort_enc.encode(pick)
+    one_by_one = np.stack([ort_enc.encode([t])[0] for t in pick])
+    d1 = float(np.abs(got - ref).max())
+    d2 = float(np.abs(one_by_one - ref).max())
+    print(f"check: {len(pick)} texts, max |ORT - sentence-transformers| = {d1:.2e} (batched, padded), "
+          f"{d2:.2e} (one at a time)")
+    if max(d1, d2) > 1e-4:
+        sys.exit("check: FAILED, ORT embeddings differ from sentence-transformers by more than 1e-4")
+
+
+# ------------------------------------------------------------------ driver
+def table(rows):
+    out = ["| engine | threads | sentences/s (best) | sentences/s (median) | word pieces/s (best) | "
+           "pass times (s) | latency p50 (ms) | latency p95 (ms) | load (ms) | peak RSS (MiB) |",
+           "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['engine']} | {r['threads']} | {r['best_sps']:.1f} | {r['median_sps']:.1f} | "
+                   f"{r['best_tps']:.0f} | {', '.join(f'{s:.2f}' for s in r['pass_s'])} | {r['p50_ms']:.2f} | "
+                   f"{r['p95_ms']:.2f} | {r['load_ms']:.0f} | {r['rss_mib']:.0f} |")
+    return "\n".join(out)
+
+
+def child(mode, a, threads):
+    cmd = [sys.executable, os.path.abspath(__file__), mode, "--model", a.model, "--corpus", a.corpus,
+           "--threads", str(threads), "--passes", str(a.passes), "--latency-runs", str(a.latency_runs)]
+    print(f"bench_peers: {mode} with {threads} thread(s)...", file=sys.stderr, flush=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    sys.stdout.write("".join(l + "\n" for l in p.stdout.splitlines() if not l.startswith("RESULT ")))
+    if p.returncode != 0:
+        sys.exit(f"bench_peers: {mode} failed ({p.returncode})")
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    sys.exit(f"bench_peers: {mode} printed no result")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mode", nargs="?", default="all", choices=["all", "export", "check", "ort", "st"])
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--corpus", default=DEFAULT_CORPUS)
+    ap.add_argument("--threads", default="2", help="ORT thread counts, comma-separated (default 2)")
+    ap.add_argument("--st-threads", default="2", help="sentence-transformers thread counts (default 2)")
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--latency-runs", type=int, default=300)
+    ap.add_argument("--no-st", action="store_true", help="skip sentence-transformers")
+    ap.add_argument("--reexport", action="store_true", help="export the ONNX model even if cached")
+    a = ap.parse_args()
+    a.threads_one = int(a.threads.split(",")[0])
+    path = onnx_path(a.model)
+
+    if a.mode == "export":
+        return export(a.model, path)
+    if a.mode == "check":
+        return check(a)
+    if a.mode == "ort":
+        return run_ort(a)
+    if a.mode == "st":
+        return run_st(a)
+
+    if a.reexport or not os.path.isfile(path):
+        subprocess.run([sys.executable, os.path.abspath(__file__), "export", "--model", a.model], check=True)
+    else:
+        print(f"bench_peers: using cached {path}")
+    subprocess.run([sys.executable, os.path.abspath(__file__), "check", "--model", a.model, "--corpus", a.corpus,
+                    "--threads", a.threads.split(",")[-1]], check=True)
+    rows = [child("ort", a, int(t)) for t in a.threads.split(",")]
+    if not a.no_st:
+        rows += [child("st", a, int(t)) for t in a.st_threads.split(",")]
+    r0 = rows[0]
+    print()
+    print(f"Peers on {a.corpus} ({r0['lines']} lines, {r0['tokens']} word pieces incl. [CLS]/[SEP]), batch {BATCH}, "
+          f"{a.passes} timed pass(es) after 1 warm-up; latency: {SENTENCE!r} ({a.latency_runs} runs)")
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
