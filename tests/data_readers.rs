@@ -935,3 +935,52 @@ fn holdout_is_stratified() {
     assert_eq!(counts(&va), [1, 1, 1]);
     assert_eq!(counts(&tr), [3, 3, 1]);
 }
+
+// ------------------------------------------------------- the real data
+
+/// When `data/fetch.sh` has run, the conversion of the real raw files gives
+/// the published counts and no film is in two Rotten Tomatoes splits.
+/// Skipped (passes) when the raw files are not there.
+#[test]
+fn real_data_if_fetched() {
+    let raw = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw");
+    let needed = [prepare::R8_TRAIN_RAW, prepare::R8_TEST_RAW, prepare::RT_RAW]
+        .into_iter()
+        .chain(prepare::UCI_RAW);
+    if !needed.into_iter().all(|f| raw.join(f).is_file()) {
+        eprintln!("skipped: run data/fetch.sh to check the real data");
+        return;
+    }
+    let out = tmp_dir("real");
+    let report = prepare::prepare(&raw, &out, prepare::RT_SPLIT_SEED, true).unwrap();
+    assert_eq!(report.outputs.len(), 8);
+    let rt = prepare::read_rt(&raw.join(prepare::RT_RAW)).unwrap();
+    let s = prepare::split_by_film(&rt.rows, 0.8, 0.1, prepare::RT_SPLIT_SEED).unwrap();
+    let sets: Vec<BTreeSet<&String>> = s.films.iter().map(|f| f.iter().collect()).collect();
+    assert!(
+        sets[0].is_disjoint(&sets[1])
+            && sets[0].is_disjoint(&sets[2])
+            && sets[1].is_disjoint(&sets[2])
+    );
+    assert_eq!(
+        sets.iter().map(BTreeSet::len).sum::<usize>(),
+        prepare::RT_FILMS
+    );
+    let film_split: BTreeMap<&str, usize> = s
+        .films
+        .iter()
+        .enumerate()
+        .flat_map(|(k, f)| f.iter().map(move |x| (x.as_str(), k)))
+        .collect();
+    let mut per_split = [0usize; 3];
+    for r in &rt.rows {
+        per_split[film_split[r.film.as_str()]] += 1;
+    }
+    assert_eq!(per_split, [s.train.len(), s.validation.len(), s.test.len()]);
+    // Few-shot draws from the real R8 train set.
+    let r8 = data::read_jsonl(&out.join("r8-train.jsonl")).unwrap();
+    let (few, short) = sample_k_per_class_report(&r8, Some(16), 3);
+    assert!(short.is_empty());
+    assert_eq!(counts(&few), [16; 8]);
+    let _ = fs::remove_dir_all(&out);
+}
