@@ -6,6 +6,7 @@ const USAGE: &str = "usage: minilm <command> [options]
 
 commands:
   embed        sentence embeddings for JSON Lines input
+  similarity   cosine similarity of a text with others
   prepare-data convert the raw labelled data (data/fetch.sh) to JSON Lines
 ";
 
@@ -23,9 +24,10 @@ fn main() {
         }
         #[cfg(feature = "train")]
         "prepare-data" => cli::prepare_data::run(rest),
+        "embed" => cli::embed::run(rest),
+        "similarity" => cli::similarity::run(rest),
         other => Err(minilm::Error::msg(format!("unknown command {other:?}\n{USAGE}"))),
     };
-    let _ = (cli::args::Args::default(), rest);
     if let Err(e) = result {
         eprintln!("minilm: {e}");
         std::process::exit(1);

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod embed;
 pub mod jsonl;
+pub mod similarity;
 #[cfg(feature = "train")]
 pub mod prepare_data;
 
