@@ -4,8 +4,6 @@
 # installed (and no network is touched).
 #
 #   PYTHON=python3.11 ./setup.sh         # choose the interpreter (default python3)
-#   TORCH_CPU=1 ./setup.sh               # take torch from the PyTorch CPU wheel
-#                                        # index (much smaller than the CUDA build)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,11 +44,7 @@ if check_pins >/dev/null 2>&1; then
     exit 0
 fi
 
-extra=()
-if [ "${TORCH_CPU:-0}" = "1" ]; then
-    extra=(--extra-index-url https://download.pytorch.org/whl/cpu)
-fi
 "$venv/bin/python" -m pip install --upgrade pip
-"$venv/bin/python" -m pip install "${extra[@]}" -r "$req"
+"$venv/bin/python" -m pip install -r "$req"
 check_pins
 echo "setup: done"
