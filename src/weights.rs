@@ -24,7 +24,10 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of zeros.
     pub fn zeros(shape: &[usize]) -> Self {
-        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
+        Tensor {
+            shape: shape.to_vec(),
+            data: vec![0.0; shape.iter().product()],
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl ParamStore {
     /// The tensor called `name`. Panics when absent: every name the model
     /// asks for was checked at load time.
     pub fn get(&self, name: &str) -> &Tensor {
-        self.tensors.get(name).unwrap_or_else(|| panic!("parameter {name} was not loaded"))
+        self.tensors
+            .get(name)
+            .unwrap_or_else(|| panic!("parameter {name} was not loaded"))
     }
     /// The tensor called `name`, if present.
     pub fn try_get(&self, name: &str) -> Option<&Tensor> {
@@ -60,6 +65,23 @@ impl ParamStore {
     /// Iterate over (name, tensor), sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.tensors.iter().map(|(k, v)| (k.as_str(), v))
+    }
+    /// Iterate over (name, mutable tensor), sorted by name: disjoint borrows
+    /// of several tensors at once (e.g. one layer's gradients).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Tensor)> {
+        self.tensors.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+    /// Remove and return the tensor called `name`.
+    pub fn remove(&mut self, name: &str) -> Option<Tensor> {
+        self.tensors.remove(name)
+    }
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+    /// True when the store holds no tensor.
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
     }
 
     /// Load the encoder's tensors from a safetensors file and check them
@@ -86,11 +108,64 @@ impl ParamStore {
                     format!("shape {:?}, expected {:?}", view.shape(), shape),
                 ));
             }
-            let data = widen(view.dtype(), view.data()).map_err(|m| Error::tensor(path, &name, m))?;
+            let data =
+                widen(view.dtype(), view.data()).map_err(|m| Error::tensor(path, &name, m))?;
             if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-                return Err(Error::tensor(path, &name, format!("non-finite value {} at flat index {i}", data[i])));
+                return Err(Error::tensor(
+                    path,
+                    &name,
+                    format!("non-finite value {} at flat index {i}", data[i]),
+                ));
             }
             store.insert(name, Tensor { shape, data });
+        }
+        Ok(store)
+    }
+}
+
+impl ParamStore {
+    /// Every tensor as little-endian F32 in safetensors format, with
+    /// optional string metadata.
+    pub fn to_safetensors(
+        &self,
+        metadata: Option<std::collections::HashMap<String, String>>,
+    ) -> Vec<u8> {
+        let bytes: Vec<(&str, &Tensor, Vec<u8>)> = self
+            .iter()
+            .map(|(n, t)| (n, t, t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .collect();
+        let views = bytes.iter().map(|(n, t, b)| {
+            let view = safetensors::tensor::TensorView::new(Dtype::F32, t.shape.clone(), b)
+                .expect("shape and byte length agree by construction");
+            (n.to_string(), view)
+        });
+        safetensors::tensor::serialize(views, metadata)
+            .expect("serialising in-memory F32 tensors cannot fail")
+    }
+
+    /// Every tensor of a safetensors file (F32, F16 or BF16, widened), with
+    /// no expectation about names or shapes; `path` names errors.
+    pub fn from_safetensors_any(bytes: &[u8], path: &Path) -> Result<Self> {
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::file(path, format!("not a valid safetensors file: {e}")))?;
+        let mut store = ParamStore::default();
+        for (name, view) in st.tensors() {
+            let data =
+                widen(view.dtype(), view.data()).map_err(|m| Error::tensor(path, &name, m))?;
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::tensor(
+                    path,
+                    &name,
+                    format!("non-finite value {} at flat index {i}", data[i]),
+                ));
+            }
+            store.insert(
+                name,
+                Tensor {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            );
         }
         Ok(store)
     }
@@ -99,12 +174,18 @@ impl ParamStore {
 /// Decode little-endian F32, F16 or BF16 bytes to f32.
 fn widen(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
     match dtype {
-        Dtype::F32 => Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
+        Dtype::F32 => Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()),
         Dtype::BF16 => Ok(bytes
             .chunks_exact(2)
             .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
             .collect()),
-        Dtype::F16 => Ok(bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect()),
+        Dtype::F16 => Ok(bytes
+            .chunks_exact(2)
+            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .collect()),
         other => Err(format!("dtype {other:?}, expected F32, F16 or BF16")),
     }
 }
@@ -132,9 +213,18 @@ pub fn f16_to_f32(h: u16) -> f32 {
 pub fn expected_tensors(cfg: &BertConfig) -> Vec<(String, Vec<usize>)> {
     let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
     let mut v = vec![
-        ("embeddings.word_embeddings.weight".to_string(), vec![cfg.vocab_size, h]),
-        ("embeddings.position_embeddings.weight".to_string(), vec![cfg.max_position_embeddings, h]),
-        ("embeddings.token_type_embeddings.weight".to_string(), vec![cfg.type_vocab_size, h]),
+        (
+            "embeddings.word_embeddings.weight".to_string(),
+            vec![cfg.vocab_size, h],
+        ),
+        (
+            "embeddings.position_embeddings.weight".to_string(),
+            vec![cfg.max_position_embeddings, h],
+        ),
+        (
+            "embeddings.token_type_embeddings.weight".to_string(),
+            vec![cfg.type_vocab_size, h],
+        ),
         ("embeddings.LayerNorm.weight".to_string(), vec![h]),
         ("embeddings.LayerNorm.bias".to_string(), vec![h]),
     ];

@@ -9,6 +9,13 @@ use crate::config::BertConfig;
 use crate::weights::ParamStore;
 use minilm_kernels::{parallel, sgemm, softmax::softmax_rows, Epilogue};
 use rayon::prelude::*;
+#[cfg(feature = "train")]
+use {
+    super::dropout::{maybe_backward, maybe_forward, Dropout},
+    super::layer_norm::{LayerNormActs, LayerNormGrad},
+    super::linear::LinearGrad,
+    minilm_kernels::softmax::softmax_rows_backward,
+};
 
 /// Weights of one layer's attention block.
 #[derive(Clone, Debug)]
@@ -32,7 +39,11 @@ impl Attention {
         Attention {
             qkv: Linear::fused(store, &[&q, &k, &v]),
             output: Linear::from_store(store, &format!("{prefix}.output.dense")),
-            layer_norm: LayerNorm::from_store(store, &format!("{prefix}.output.LayerNorm"), cfg.layer_norm_eps),
+            layer_norm: LayerNorm::from_store(
+                store,
+                &format!("{prefix}.output.LayerNorm"),
+                cfg.layer_norm_eps,
+            ),
             heads: cfg.num_heads,
         }
     }
@@ -40,7 +51,14 @@ impl Attention {
     /// Inference: `x ← LayerNorm(x + attention(x)·Woᵀ + bo)` over the batch.
     /// `qkv`, `ctx` and `tmp` are scratch of `[tokens, 3·hidden]`,
     /// `[tokens, hidden]`, `[tokens, hidden]`.
-    pub fn forward(&self, x: &mut [f32], batch: &TokenBatch, qkv: &mut [f32], ctx: &mut [f32], tmp: &mut [f32]) {
+    pub fn forward(
+        &self,
+        x: &mut [f32],
+        batch: &TokenBatch,
+        qkv: &mut [f32],
+        ctx: &mut [f32],
+        tmp: &mut [f32],
+    ) {
         let t = batch.tokens();
         self.qkv.forward(x, t, Epilogue::None, qkv);
         attention_core(qkv, batch, self.heads, ctx, None);
@@ -68,12 +86,20 @@ pub fn probs_offsets(batch: &TokenBatch, heads: usize) -> Vec<usize> {
 /// is what masking the padding of a padded batch achieves. When `probs` is
 /// given (length `probs_offsets(..).last()`), the attention probabilities are
 /// kept there, `[heads, L, L]` per sequence, for the backward pass.
-pub fn attention_core(qkv: &[f32], batch: &TokenBatch, heads: usize, ctx: &mut [f32], probs: Option<&mut [f32]>) {
+pub fn attention_core(
+    qkv: &[f32],
+    batch: &TokenBatch,
+    heads: usize,
+    ctx: &mut [f32],
+    probs: Option<&mut [f32]>,
+) {
     let hidden = ctx.len() / batch.tokens().max(1);
     let d = hidden / heads;
     let stride = 3 * hidden;
     let scale = 1.0 / (d as f32).sqrt();
-    let tasks: Vec<(usize, usize)> = (0..batch.len()).flat_map(|s| (0..heads).map(move |h| (s, h))).collect();
+    let tasks: Vec<(usize, usize)> = (0..batch.len())
+        .flat_map(|s| (0..heads).map(move |h| (s, h)))
+        .collect();
     let keep = probs.is_some();
     let run = |&(s, h): &(usize, usize)| {
         let r = batch.range(s);
@@ -84,7 +110,9 @@ pub fn attention_core(qkv: &[f32], batch: &TokenBatch, heads: usize, ctx: &mut [
         let v = &qkv[base + 2 * hidden + h * d..];
         let mut p = vec![0.0f32; l * l];
         // scores[i, j] = scale · q_i · k_j: B = Kᵀ is K read with swapped strides.
-        sgemm(l, d, l, scale, q, stride, 1, k, 1, stride, 0.0, &mut p, l, 1);
+        sgemm(
+            l, d, l, scale, q, stride, 1, k, 1, stride, 0.0, &mut p, l, 1,
+        );
         softmax_rows(&mut p, l);
         let mut out = vec![0.0f32; l * d];
         sgemm(l, l, d, 1.0, &p, l, 1, v, stride, 1, 0.0, &mut out, d, 1);
@@ -108,4 +136,271 @@ pub fn attention_core(qkv: &[f32], batch: &TokenBatch, heads: usize, ctx: &mut [
             buf[offsets[s] + h * l * l..][..l * l].copy_from_slice(&p);
         }
     }
+}
+
+/// What [`Attention::backward`] needs from [`Attention::forward_train`].
+#[cfg(feature = "train")]
+#[derive(Clone, Debug, Default)]
+pub struct AttentionActs {
+    /// The block's input `x`, `[tokens, hidden]` (for dW of Q/K/V).
+    pub input: Vec<f32>,
+    /// Q, K, V side by side, `[tokens, 3·hidden]`.
+    pub qkv: Vec<f32>,
+    /// Softmax output before dropout, `[heads, L, L]` per sequence (see [`probs_offsets`]).
+    pub probs: Vec<f32>,
+    /// Per-head context `P'·V` (P' = dropped probabilities), `[tokens, hidden]`.
+    pub ctx: Vec<f32>,
+    /// The LayerNorm's input `x + dropout(ctx·Woᵀ + bo)` and its statistics.
+    pub layer_norm: LayerNormActs,
+    /// Dropout on the attention probabilities (None in evaluation mode).
+    pub probs_dropout: Option<Dropout>,
+    /// Dropout on the output projection, before the residual.
+    pub output_dropout: Option<Dropout>,
+}
+
+/// Gradient buffers of one attention block (`attention.*` of a layer).
+#[cfg(feature = "train")]
+pub struct AttentionGrads<'a> {
+    /// `attention.self.query`.
+    pub query: LinearGrad<'a>,
+    /// `attention.self.key`.
+    pub key: LinearGrad<'a>,
+    /// `attention.self.value`.
+    pub value: LinearGrad<'a>,
+    /// `attention.output.dense`.
+    pub output: LinearGrad<'a>,
+    /// `attention.output.LayerNorm`.
+    pub layer_norm: LayerNormGrad<'a>,
+}
+
+#[cfg(feature = "train")]
+impl Attention {
+    /// Training forward of [`Attention::forward`]: returns the block's output
+    /// `LN(x + dropout(attention(x)·Woᵀ + bo))` and keeps what the backward
+    /// needs. Without dropout the output equals the inference forward's.
+    pub fn forward_train(
+        &self,
+        x: Vec<f32>,
+        batch: &TokenBatch,
+        probs_dropout: Option<Dropout>,
+        output_dropout: Option<Dropout>,
+    ) -> (Vec<f32>, AttentionActs) {
+        let t = batch.tokens();
+        let hidden = x.len() / t.max(1);
+        let mut qkv = vec![0.0; t * 3 * hidden];
+        self.qkv.forward(&x, t, Epilogue::None, &mut qkv);
+        let mut probs = vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()];
+        let mut ctx = vec![0.0; t * hidden];
+        attention_core_train(
+            &qkv,
+            batch,
+            self.heads,
+            probs_dropout.as_ref(),
+            &mut ctx,
+            &mut probs,
+        );
+        let mut y = vec![0.0; t * hidden];
+        self.output.forward(&ctx, t, Epilogue::None, &mut y);
+        maybe_forward(output_dropout.as_ref(), &mut y, 0);
+        for (a, &b) in y.iter_mut().zip(&x) {
+            *a += b;
+        }
+        let mut out = vec![0.0; t * hidden];
+        let layer_norm = self.layer_norm.forward_train(y, &mut out);
+        let acts = AttentionActs {
+            input: x,
+            qkv,
+            probs,
+            ctx,
+            layer_norm,
+            probs_dropout,
+            output_dropout,
+        };
+        (out, acts)
+    }
+
+    /// Backward of [`Attention::forward_train`] in mirror order: LayerNorm,
+    /// residual, dropout, output projection, attention, Q/K/V projection.
+    /// `dx += ∂L/∂x` when `dx` is given; parameter gradients are accumulated
+    /// when `grads` is given (a trainable block).
+    pub fn backward(
+        &self,
+        batch: &TokenBatch,
+        acts: &AttentionActs,
+        dout: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: Option<AttentionGrads<'_>>,
+    ) {
+        let t = batch.tokens();
+        let hidden = dout.len() / t.max(1);
+        let (ln_grad, mut out_grad, mut qkv_grads) = match grads {
+            Some(g) => (
+                Some(g.layer_norm),
+                vec![g.output],
+                vec![g.query, g.key, g.value],
+            ),
+            None => (None, vec![], vec![]),
+        };
+        // LayerNorm, then the residual branch: dy reaches both x and the projection.
+        let mut dy = vec![0.0; t * hidden];
+        self.layer_norm
+            .backward(dout, &acts.layer_norm, &mut dy, ln_grad);
+        let mut dx = dx;
+        if let Some(dx) = dx.as_deref_mut() {
+            for (a, &b) in dx.iter_mut().zip(&dy) {
+                *a += b;
+            }
+        }
+        maybe_backward(acts.output_dropout.as_ref(), &mut dy, 0);
+        let mut dctx = vec![0.0; t * hidden];
+        self.output
+            .backward(&acts.ctx, &dy, t, Some(&mut dctx[..]), &mut out_grad);
+        drop(dy);
+        let dqkv = attention_core_backward(
+            &acts.qkv,
+            &acts.probs,
+            &dctx,
+            batch,
+            self.heads,
+            acts.probs_dropout.as_ref(),
+        );
+        drop(dctx);
+        self.qkv.backward(&acts.input, &dqkv, t, dx, &mut qkv_grads);
+    }
+}
+
+/// [`attention_core`] for training: always keeps the softmax output in
+/// `probs` (before dropout), and applies `dropout` to the probabilities
+/// before they weight V. Element `i` of sequence `s`, head `h` in `probs` is
+/// element `i` of the dropout site, so the backward replays the same mask.
+#[cfg(feature = "train")]
+pub fn attention_core_train(
+    qkv: &[f32],
+    batch: &TokenBatch,
+    heads: usize,
+    dropout: Option<&Dropout>,
+    ctx: &mut [f32],
+    probs: &mut [f32],
+) {
+    let hidden = ctx.len() / batch.tokens().max(1);
+    let d = hidden / heads;
+    let stride = 3 * hidden;
+    let scale = 1.0 / (d as f32).sqrt();
+    let offsets = probs_offsets(batch, heads);
+    let tasks: Vec<(usize, usize)> = (0..batch.len())
+        .flat_map(|s| (0..heads).map(move |h| (s, h)))
+        .collect();
+    let run = |&(s, h): &(usize, usize)| {
+        let r = batch.range(s);
+        let l = r.len();
+        let base = r.start * stride;
+        let q = &qkv[base + h * d..];
+        let k = &qkv[base + hidden + h * d..];
+        let v = &qkv[base + 2 * hidden + h * d..];
+        let mut p = vec![0.0f32; l * l];
+        sgemm(
+            l, d, l, scale, q, stride, 1, k, 1, stride, 0.0, &mut p, l, 1,
+        );
+        softmax_rows(&mut p, l);
+        let mut out = vec![0.0f32; l * d];
+        match dropout {
+            Some(dr) => {
+                let mut pd = p.clone();
+                dr.forward(&mut pd, offsets[s] + h * l * l);
+                sgemm(l, l, d, 1.0, &pd, l, 1, v, stride, 1, 0.0, &mut out, d, 1);
+            }
+            None => sgemm(l, l, d, 1.0, &p, l, 1, v, stride, 1, 0.0, &mut out, d, 1),
+        }
+        (out, p)
+    };
+    let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 2).sum();
+    let results: Vec<(Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
+        tasks.par_iter().map(run).collect()
+    } else {
+        tasks.iter().map(run).collect()
+    };
+    for (&(s, h), (out, p)) in tasks.iter().zip(results) {
+        let r = batch.range(s);
+        for (i, row) in out.chunks(d).enumerate() {
+            ctx[(r.start + i) * hidden + h * d..][..d].copy_from_slice(row);
+        }
+        let l = r.len();
+        probs[offsets[s] + h * l * l..][..l * l].copy_from_slice(&p);
+    }
+}
+
+/// Backward of [`attention_core_train`]: from `dctx: [tokens, hidden]`,
+/// returns `dqkv: [tokens, 3·hidden]` (dQ, dK, dV side by side). Per sequence
+/// and head, with `S = scale·Q·Kᵀ`, `P = softmax(S)`, `P' = dropout(P)`:
+/// `dV = P'ᵀ·dC`, `dP = dropout'(dC·Vᵀ)`, `dS = softmax'(P, dP)`,
+/// `dQ = scale·dS·K`, `dK = scale·dSᵀ·Q`.
+#[cfg(feature = "train")]
+pub fn attention_core_backward(
+    qkv: &[f32],
+    probs: &[f32],
+    dctx: &[f32],
+    batch: &TokenBatch,
+    heads: usize,
+    dropout: Option<&Dropout>,
+) -> Vec<f32> {
+    let t = batch.tokens();
+    let hidden = dctx.len() / t.max(1);
+    let d = hidden / heads;
+    let stride = 3 * hidden;
+    let scale = 1.0 / (d as f32).sqrt();
+    let offsets = probs_offsets(batch, heads);
+    let tasks: Vec<(usize, usize)> = (0..batch.len())
+        .flat_map(|s| (0..heads).map(move |h| (s, h)))
+        .collect();
+    let run = |&(s, h): &(usize, usize)| {
+        let r = batch.range(s);
+        let l = r.len();
+        let base = r.start * stride;
+        let q = &qkv[base + h * d..];
+        let k = &qkv[base + hidden + h * d..];
+        let v = &qkv[base + 2 * hidden + h * d..];
+        let dc = &dctx[r.start * hidden + h * d..];
+        let off = offsets[s] + h * l * l;
+        let p = &probs[off..off + l * l];
+        let mut dq = vec![0.0f32; l * d];
+        let mut dk = vec![0.0f32; l * d];
+        let mut dv = vec![0.0f32; l * d];
+        let mut dp = vec![0.0f32; l * l];
+        // dV = P'ᵀ·dC (P' read with swapped strides).
+        match dropout {
+            Some(dr) => {
+                let mut pd = p.to_vec();
+                dr.forward(&mut pd, off);
+                sgemm(l, l, d, 1.0, &pd, 1, l, dc, hidden, 1, 0.0, &mut dv, d, 1);
+            }
+            None => sgemm(l, l, d, 1.0, p, 1, l, dc, hidden, 1, 0.0, &mut dv, d, 1),
+        }
+        // dP' = dC·Vᵀ, then through the dropout and the softmax.
+        sgemm(
+            l, d, l, 1.0, dc, hidden, 1, v, 1, stride, 0.0, &mut dp, l, 1,
+        );
+        maybe_backward(dropout, &mut dp, off);
+        let mut ds = vec![0.0f32; l * l];
+        softmax_rows_backward(p, &dp, l, &mut ds);
+        sgemm(l, l, d, scale, &ds, l, 1, k, stride, 1, 0.0, &mut dq, d, 1);
+        sgemm(l, l, d, scale, &ds, 1, l, q, stride, 1, 0.0, &mut dk, d, 1);
+        (dq, dk, dv)
+    };
+    let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 4).sum();
+    let results: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
+        tasks.par_iter().map(run).collect()
+    } else {
+        tasks.iter().map(run).collect()
+    };
+    let mut dqkv = vec![0.0f32; t * stride];
+    for (&(s, h), (dq, dk, dv)) in tasks.iter().zip(results) {
+        let r = batch.range(s);
+        for i in 0..r.len() {
+            let row = &mut dqkv[(r.start + i) * stride..][..stride];
+            row[h * d..][..d].copy_from_slice(&dq[i * d..][..d]);
+            row[hidden + h * d..][..d].copy_from_slice(&dk[i * d..][..d]);
+            row[2 * hidden + h * d..][..d].copy_from_slice(&dv[i * d..][..d]);
+        }
+    }
+    dqkv
 }

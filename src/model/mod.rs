@@ -8,8 +8,12 @@
 pub mod attention;
 pub mod batch;
 pub mod bert;
+#[cfg(feature = "train")]
+pub mod dropout;
 pub mod embeddings;
 pub mod feed_forward;
+#[cfg(feature = "train")]
+pub mod heads;
 pub mod layer;
 pub mod layer_norm;
 pub mod linear;

@@ -2,5 +2,15 @@
 //! checkpoints. Built with the `train` feature.
 
 pub mod data;
+pub mod grads;
+pub mod loss;
+pub mod multitask;
+pub mod plan;
 pub mod prepare;
 pub mod sampler;
+pub mod task;
+
+pub use grads::Grads;
+pub use multitask::{EncoderInput, Mode, MultiTaskModel, StepOutput, TaskBatch, TaskLoss};
+pub use plan::Plan;
+pub use task::{HeadSpec, Task};
