@@ -5,10 +5,14 @@
 //! added to C in block order). Nothing here depends on m, on a row's place
 //! or on the thread count, which is what makes results bit-reproducible.
 
-/// Depth of one rank-KC update. 384 is the model's hidden size, so its
-/// most common products (k = 384) are a single block; an A micro-panel
-/// (MR×KC) is 12 KiB and stays in L1 while B micro-panels stream from L2.
-pub const KC: usize = 384;
+/// Depth of one rank-KC update. A B micro-panel (KC×NR = 192×32 floats,
+/// 24 KiB) stays in L1 while A micro-panels (KC×MR) stream from L2 past it;
+/// 192 divides the model's depths (384, 1536) evenly.
+pub const KC: usize = 192;
+
+/// Rows of packed A kept hot in L2 (MC×KC×4 B = 180 KiB) while the jp loop
+/// sweeps B micro-panels across them. A multiple of every MR.
+pub const MC: usize = 240;
 
 /// Columns of B kept hot in L2 across all row panels: KC×NC×4 B = 576 KiB.
 /// A multiple of every NR; 384 divides the model's widths (384, 1152, 1536).
@@ -43,3 +47,4 @@ pub mod portable {
 }
 
 const _: () = assert!(NC % avx512::NR == 0 && NC % avx2::NR == 0 && NC % portable::NR == 0);
+const _: () = assert!(MC % avx512::MR == 0 && MC % avx2::MR == 0 && MC % portable::MR == 0);

@@ -7,7 +7,7 @@
 //! loop. The epilogue of an output tile runs right after its last depth
 //! block, while the tile is still in cache.
 
-use super::blocking::{KC, NC};
+use super::blocking::{KC, MC, NC};
 use super::dispatch::Kernel;
 use super::pack::{self, Slot};
 use crate::parallel;
@@ -129,59 +129,69 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                 let last = pc + kc == k;
                 // Later depth blocks add onto what the first one stored.
                 let beta = if pc == 0 { p.beta } else { 1.0 };
-                for ip in 0..rows.div_ceil(mr) {
-                    let i0 = r0 + ip * mr;
-                    let mrows = mr.min(r1 - i0);
-                    let ap = apack[ip * mr * k + pc * mr..].as_ptr();
+                // MC-row blocks of packed A stay in L2 while each B
+                // micro-panel (KC×NR) is reused from L1 by all their tiles.
+                let mut ic = 0;
+                while ic < rows {
+                    let icend = (ic + MC).min(rows);
                     let mut j0 = jc;
                     while j0 < jend {
                         let ncols = nr.min(jend - j0);
                         let bp = p.bpack[(j0 / nr) * nr * k + pc * nr..].as_ptr();
-                        if direct && mrows == mr && ncols == nr {
-                            // SAFETY: a full tile inside C with unit column
-                            // stride; ap/bp start kc-long micro-panels of the
-                            // packed buffers (their lengths cover k·MR, k·NR
-                            // per panel); C does not alias them.
-                            unsafe {
-                                (p.kern.run)(
-                                    kc,
-                                    ap,
-                                    bp,
-                                    c.ptr.add(i0 * c.rs + j0),
-                                    c.rs,
-                                    p.alpha,
-                                    beta,
-                                )
-                            };
-                        } else {
-                            // Edge or strided tile: compute into a scratch tile,
-                            // then apply the same update rule element-wise.
-                            // SAFETY: `tile` holds ≥ MR·NR floats with row
-                            // stride nr; ap/bp as above.
-                            unsafe { (p.kern.run)(kc, ap, bp, tile.as_mut_ptr(), nr, 1.0, 0.0) };
-                            // SAFETY: rows i0..i0+mrows and columns
-                            // j0..j0+ncols lie in this block of C.
-                            unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
-                        }
-                        if last {
-                            if let Some(epi) = p.epilogue {
-                                debug_assert!(direct);
-                                for i in i0..i0 + mrows {
-                                    // SAFETY: with unit column stride, row i,
-                                    // columns j0..j0+ncols are contiguous and
-                                    // owned by this task.
-                                    let seg = unsafe {
-                                        std::slice::from_raw_parts_mut(
-                                            c.ptr.add(i * c.rs + j0),
-                                            ncols,
-                                        )
-                                    };
-                                    epi(i, j0, seg);
+                        for ip in ic / mr..icend.div_ceil(mr) {
+                            let i0 = r0 + ip * mr;
+                            let mrows = mr.min(r1 - i0);
+                            let ap = apack[ip * mr * k + pc * mr..].as_ptr();
+                            if direct && mrows == mr && ncols == nr {
+                                // SAFETY: a full tile inside C with unit column
+                                // stride; ap/bp start kc-long micro-panels of the
+                                // packed buffers (their lengths cover k·MR, k·NR
+                                // per panel); C does not alias them.
+                                unsafe {
+                                    (p.kern.run)(
+                                        kc,
+                                        ap,
+                                        bp,
+                                        c.ptr.add(i0 * c.rs + j0),
+                                        c.rs,
+                                        p.alpha,
+                                        beta,
+                                    )
+                                };
+                            } else {
+                                // Edge or strided tile: compute into a scratch
+                                // tile, then apply the same update rule
+                                // element-wise.
+                                // SAFETY: `tile` holds ≥ MR·NR floats with row
+                                // stride nr; ap/bp as above.
+                                unsafe {
+                                    (p.kern.run)(kc, ap, bp, tile.as_mut_ptr(), nr, 1.0, 0.0)
+                                };
+                                // SAFETY: rows i0..i0+mrows and columns
+                                // j0..j0+ncols lie in this block of C.
+                                unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
+                            }
+                            if last {
+                                if let Some(epi) = p.epilogue {
+                                    debug_assert!(direct);
+                                    for i in i0..i0 + mrows {
+                                        // SAFETY: with unit column stride, row i,
+                                        // columns j0..j0+ncols are contiguous and
+                                        // owned by this task.
+                                        let seg = unsafe {
+                                            std::slice::from_raw_parts_mut(
+                                                c.ptr.add(i * c.rs + j0),
+                                                ncols,
+                                            )
+                                        };
+                                        epi(i, j0, seg);
+                                    }
                                 }
                             }
                         }
                         j0 += nr;
                     }
+                    ic = icend;
                 }
                 pc += kc;
             }
