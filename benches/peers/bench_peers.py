@@ -9,12 +9,16 @@ What is measured (each engine in its own fresh process, so its load time and
 peak RSS are its own):
 
 * ONNX Runtime (CPU, fp32): all-MiniLM-L6-v2's BertModel exported with
-  torch.onnx (cached under benches/peers/.cache), session with
-  ORT_ENABLE_ALL, intra_op_num_threads = N, inter_op_num_threads = 1,
-  sequential execution. Texts are sorted by length (longest first, as
-  sentence-transformers does), tokenized by the model's fast tokenizer in
-  batches of 32 padded to the batch's longest text, truncated at 256; mean
-  pooling over the attention mask and L2 normalisation in numpy.
+  torch.onnx (TorchScript exporter, eager attention), then ONNX Runtime's own
+  BERT fusions (onnxruntime.transformers.optimizer: EmbedLayerNormalization,
+  Attention, SkipLayerNormalization, BiasGelu -- what optimum does), cached
+  under benches/peers/.cache; `--ort-graph plain` uses the export as is.
+  Session with ORT_ENABLE_ALL, intra_op_num_threads = N,
+  inter_op_num_threads = 1, sequential execution. Texts are sorted by length
+  (longest first, as sentence-transformers does), tokenized by the model's
+  fast tokenizer in batches of 32 padded to the batch's longest text,
+  truncated at 256; mean pooling over the attention mask and L2
+  normalisation in numpy.
 * sentence-transformers: `SentenceTransformer(model_dir, device="cpu")`,
   `encode(texts, batch_size=32)`, torch.set_num_threads(N).
 
@@ -64,41 +68,68 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def onnx_path(model_dir):
-    return os.path.join(CACHE, os.path.basename(os.path.normpath(model_dir)) + ".onnx")
+def onnx_path(model_dir, graph="fused"):
+    """The cached ONNX file: `plain` is torch.onnx's export as is, `fused` the
+    same after ONNX Runtime's BERT fusions (onnxruntime.transformers)."""
+    name = os.path.basename(os.path.normpath(model_dir))
+    return os.path.join(CACHE, f"{name}.{graph}.onnx")
 
 
 # ------------------------------------------------------------------ export
-def export(model_dir, out):
+def export(model_dir):
     """Export BertModel (input_ids, attention_mask, token_type_ids ->
-    last_hidden_state) with dynamic batch and sequence axes."""
+    last_hidden_state, dynamic batch and sequence axes) with torch.onnx's
+    TorchScript exporter and eager attention, the graph shape ONNX Runtime's
+    BERT fusions recognise; then apply those fusions (EmbedLayerNormalization,
+    Attention, SkipLayerNormalization, BiasGelu) with onnxruntime.transformers,
+    as optimum's ORT optimisation does. Falls back to the dynamo exporter."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    os.makedirs(CACHE, exist_ok=True)
+    plain, fused = onnx_path(model_dir, "plain"), onnx_path(model_dir, "fused")
+    model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager").eval()
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).last_hidden_state
+
     enc = tok(["a short one", "and a somewhat longer second sentence for the export"], padding=True,
               return_tensors="pt")
     args = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    tmp = out + ".tmp"
+    tmp = plain + ".tmp"
     try:
+        axes = {n: {0: "batch", 1: "seq"} for n in names + ["last_hidden_state"]}
+        torch.onnx.export(Wrapper(model), args, tmp, input_names=names, output_names=["last_hidden_state"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+        how = "torch.onnx.export(dynamo=False, opset 17), eager attention"
+    except Exception as e:
+        print(f"export: TorchScript exporter failed ({type(e).__name__}: {e}); using the dynamo exporter",
+              file=sys.stderr)
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
-        torch.onnx.export(model, args, tmp, input_names=names, output_names=["last_hidden_state"],
+        torch.onnx.export(Wrapper(model), args, tmp, input_names=names, output_names=["last_hidden_state"],
                           dynamic_shapes={n: {0: batch, 1: seq} for n in names}, opset_version=18,
                           dynamo=True, external_data=False)
-        how = "torch.onnx.export(dynamo=True)"
-    except Exception as e:  # fall back to the TorchScript exporter
-        print(f"export: dynamo exporter failed ({type(e).__name__}: {e}); using the TorchScript exporter",
-              file=sys.stderr)
-        axes = {n: {0: "batch", 1: "seq"} for n in names}
-        axes["last_hidden_state"] = {0: "batch", 1: "seq"}
-        torch.onnx.export(model, args, tmp, input_names=names, output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=17, dynamo=False)
-        how = "torch.onnx.export(dynamo=False)"
-    os.replace(tmp, out)
-    print(f"export: wrote {out} ({os.path.getsize(out) / 2**20:.1f} MiB) with {how}, torch {torch.__version__}")
+        how = "torch.onnx.export(dynamo=True, opset 18)"
+    os.replace(tmp, plain)
+    print(f"export: wrote {plain} ({os.path.getsize(plain) / 2**20:.1f} MiB) with {how}, torch {torch.__version__}")
+
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    cfg = model.config
+    opt = optimize_model(plain, model_type="bert", num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size,
+                         opt_level=1)
+    stats = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
+    opt.save_model_to_file(fused + ".tmp")
+    os.replace(fused + ".tmp", fused)
+    print(f"export: wrote {fused} with ONNX Runtime's BERT fusions: {stats}")
 
 
 # ------------------------------------------------------------------ ORT
@@ -181,11 +212,11 @@ def run_ort(a):
     texts = read_corpus(a.corpus)
     tokens = count_tokens(a.model, texts)
     t = time.perf_counter()
-    enc = OrtEncoder(a.model, onnx_path(a.model), a.threads_one)
+    enc = OrtEncoder(a.model, onnx_path(a.model, a.ort_graph), a.threads_one)
     load = time.perf_counter() - t
     import onnxruntime
 
-    r = measure(f"ONNX Runtime {onnxruntime.__version__}", a.threads_one, load, lambda: enc.encode(texts),
+    r = measure(f"ONNX Runtime {onnxruntime.__version__} ({a.ort_graph} graph)", a.threads_one, load, lambda: enc.encode(texts),
                 lambda: enc.encode([SENTENCE]), texts, tokens, a.passes, a.latency_runs)
     print("RESULT " + json.dumps(r), flush=True)
 
@@ -232,12 +263,12 @@ def check(a):
                                by_len[int(len(by_len) * 0.9)], by_len[-40], by_len[-1])] + texts[:10] + [SENTENCE]
     st = SentenceTransformer(a.model, device="cpu", local_files_only=True)
     ref = st.encode(pick, batch_size=BATCH, convert_to_numpy=True)
-    ort_enc = OrtEncoder(a.model, onnx_path(a.model), a.threads_one)
+    ort_enc = OrtEncoder(a.model, onnx_path(a.model, a.ort_graph), a.threads_one)
     got = ort_enc.encode(pick)
     one_by_one = np.stack([ort_enc.encode([t])[0] for t in pick])
     d1 = float(np.abs(got - ref).max())
     d2 = float(np.abs(one_by_one - ref).max())
-    print(f"check: {len(pick)} texts, max |ORT - sentence-transformers| = {d1:.2e} (batched, padded), "
+    print(f"check ({a.ort_graph} graph): {len(pick)} texts, max |ORT - sentence-transformers| = {d1:.2e} (batched, padded), "
           f"{d2:.2e} (one at a time)")
     if max(d1, d2) > 1e-4:
         sys.exit("check: FAILED, ORT embeddings differ from sentence-transformers by more than 1e-4")
@@ -257,7 +288,7 @@ def table(rows):
 
 def child(mode, a, threads):
     cmd = [sys.executable, os.path.abspath(__file__), mode, "--model", a.model, "--corpus", a.corpus,
-           "--threads", str(threads), "--passes", str(a.passes), "--latency-runs", str(a.latency_runs)]
+           "--ort-graph", a.ort_graph, "--threads", str(threads), "--passes", str(a.passes), "--latency-runs", str(a.latency_runs)]
     print(f"bench_peers: {mode} with {threads} thread(s)...", file=sys.stderr, flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     sys.stdout.write("".join(l + "\n" for l in p.stdout.splitlines() if not l.startswith("RESULT ")))
@@ -279,13 +310,15 @@ def main():
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--latency-runs", type=int, default=300)
     ap.add_argument("--no-st", action="store_true", help="skip sentence-transformers")
+    ap.add_argument("--ort-graph", default="fused", choices=["fused", "plain"],
+                    help="ONNX graph for ORT: with ORT's BERT fusions (default) or torch's export as is")
     ap.add_argument("--reexport", action="store_true", help="export the ONNX model even if cached")
     a = ap.parse_args()
     a.threads_one = int(a.threads.split(",")[0])
-    path = onnx_path(a.model)
+    path = onnx_path(a.model, a.ort_graph)
 
     if a.mode == "export":
-        return export(a.model, path)
+        return export(a.model)
     if a.mode == "check":
         return check(a)
     if a.mode == "ort":
@@ -298,7 +331,7 @@ def main():
     else:
         print(f"bench_peers: using cached {path}")
     subprocess.run([sys.executable, os.path.abspath(__file__), "check", "--model", a.model, "--corpus", a.corpus,
-                    "--threads", a.threads.split(",")[-1]], check=True)
+                    "--ort-graph", a.ort_graph, "--threads", a.threads.split(",")[-1]], check=True)
     rows = [child("ort", a, int(t)) for t in a.threads.split(",")]
     if not a.no_st:
         rows += [child("st", a, int(t)) for t in a.st_threads.split(",")]

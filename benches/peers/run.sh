@@ -27,7 +27,7 @@ py="$here/.venv/bin/python"
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) logical CPUs"
-    echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "${MINILM_BENCH_REV:-?}")"
     echo "load before: $(uptime)"
 
     tmp="$(mktemp)"
