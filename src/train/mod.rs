@@ -4,10 +4,13 @@
 pub mod data;
 pub mod grads;
 pub mod loss;
+pub mod metrics;
 pub mod multitask;
 pub mod plan;
 pub mod prepare;
+pub mod progress;
 pub mod sampler;
+pub mod svg;
 pub mod task;
 
 pub use grads::Grads;
