@@ -111,7 +111,20 @@ fn sgemm_impl(
     }
     let kern = dispatch::kernel(isa::current());
     pack::with_buf(Slot::B, pack::packed_len(n, k, kern.nr), |bpack| {
-        pack::pack_b(kern.nr, b, rsb, csb, 0, n, k, bpack);
+        // Packing B is O(k·n) of an O(m·k·n) product, but serial it would
+        // cap the speed-up of small-m products: split it by panels too.
+        let nr = kern.nr;
+        if allow_threads && crate::parallel::worth_parallel(m * n * k) && n > nr {
+            use rayon::prelude::*;
+            bpack
+                .par_chunks_mut(nr * k)
+                .enumerate()
+                .for_each(|(jp, panel)| {
+                    pack::pack_b_panel(nr, b, rsb, csb, jp * nr, nr.min(n - jp * nr), k, panel)
+                });
+        } else {
+            pack::pack_b(nr, b, rsb, csb, 0, n, k, bpack);
+        }
         let prod = Product {
             kern,
             m,

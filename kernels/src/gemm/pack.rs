@@ -114,26 +114,37 @@ pub(crate) fn pack_a(
     k: usize,
     dst: &mut [f32],
 ) {
-    let panels = rows.div_ceil(mr);
-    for ip in 0..panels {
-        let panel = &mut dst[ip * mr * k..(ip + 1) * mr * k];
+    for (ip, panel) in dst
+        .chunks_exact_mut(mr * k)
+        .take(rows.div_ceil(mr))
+        .enumerate()
+    {
         let live = mr.min(rows - ip * mr);
-        for i in 0..mr {
-            if i >= live {
-                for p in 0..k {
-                    panel[p * mr + i] = 0.0;
-                }
-                continue;
+        if live < mr {
+            for d in panel.chunks_exact_mut(mr) {
+                d[live..].fill(0.0);
             }
-            let base = (r0 + ip * mr + i) * rsa;
-            if csa == 1 {
-                // Row-major A: read the row contiguously, scatter by MR.
-                for (p, &v) in a[base..base + k].iter().enumerate() {
-                    panel[p * mr + i] = v;
+        }
+        let i0 = r0 + ip * mr;
+        if csa == 1 {
+            // Row-major A: each row is contiguous; scatter it by MR.
+            for i in 0..live {
+                let base = (i0 + i) * rsa;
+                for (d, &v) in panel.chunks_exact_mut(mr).zip(&a[base..base + k]) {
+                    d[i] = v;
                 }
-            } else {
-                for p in 0..k {
-                    panel[p * mr + i] = a[base + p * csa];
+            }
+        } else if rsa == 1 {
+            // Transposed A (the backward's dYᵀ): each depth step is a
+            // contiguous run of rows.
+            for (p, d) in panel.chunks_exact_mut(mr).enumerate() {
+                let base = p * csa + i0;
+                d[..live].copy_from_slice(&a[base..base + live]);
+            }
+        } else {
+            for (p, d) in panel.chunks_exact_mut(mr).enumerate() {
+                for (i, v) in d[..live].iter_mut().enumerate() {
+                    *v = a[(i0 + i) * rsa + p * csa];
                 }
             }
         }
@@ -153,36 +164,87 @@ pub(crate) fn pack_b(
     k: usize,
     dst: &mut [f32],
 ) {
-    let panels = cols.div_ceil(nr);
-    for jp in 0..panels {
-        let panel = &mut dst[jp * nr * k..(jp + 1) * nr * k];
-        let j0 = c0 + jp * nr;
-        let live = nr.min(cols - jp * nr);
-        if csb == 1 && live == nr {
-            // Row-major B: each depth step is one contiguous run of NR.
-            for p in 0..k {
-                let src = p * rsb + j0;
-                panel[p * nr..(p + 1) * nr].copy_from_slice(&b[src..src + nr]);
-            }
-            continue;
+    for (jp, panel) in dst
+        .chunks_exact_mut(nr * k)
+        .take(cols.div_ceil(nr))
+        .enumerate()
+    {
+        pack_b_panel(
+            nr,
+            b,
+            rsb,
+            csb,
+            c0 + jp * nr,
+            nr.min(cols - jp * nr),
+            k,
+            panel,
+        );
+    }
+}
+
+/// Pack the `live` columns from `j0` of B into one NR-column panel, zero
+/// padding the rest.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pack_b_panel(
+    nr: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    j0: usize,
+    live: usize,
+    k: usize,
+    panel: &mut [f32],
+) {
+    let panel = &mut panel[..nr * k];
+    if csb == 1 && live == nr {
+        // Row-major B: each depth step is one contiguous run of NR.
+        for (p, dst) in panel.chunks_exact_mut(nr).enumerate() {
+            let src = p * rsb + j0;
+            dst.copy_from_slice(&b[src..src + nr]);
         }
-        for j in 0..nr {
-            if j >= live {
-                for p in 0..k {
-                    panel[p * nr + j] = 0.0;
+        return;
+    }
+    if live < nr {
+        for dst in panel.chunks_exact_mut(nr) {
+            dst[live..].fill(0.0);
+        }
+    }
+    if rsb == 1 {
+        // Transposed B (e.g. a [n, k] weight): each column is contiguous.
+        // Move T×T blocks through a local array: T contiguous reads per
+        // column, then T contiguous runs written per depth step (a strided
+        // scalar scatter would cost a cache line per element).
+        const T: usize = 8;
+        let mut j = 0;
+        while j < live {
+            let jw = T.min(live - j);
+            let mut p = 0;
+            while p < k {
+                let pw = T.min(k - p);
+                let mut t = [[0.0f32; T]; T];
+                for (jj, row) in t.iter_mut().enumerate().take(jw) {
+                    let base = (j0 + j + jj) * csb + p;
+                    if pw == T {
+                        // Fixed length, so this is a register move, not memmove.
+                        *row = b[base..base + T].try_into().expect("T floats");
+                    } else {
+                        row[..pw].copy_from_slice(&b[base..base + pw]);
+                    }
                 }
-                continue;
+                for pp in 0..pw {
+                    let dst = &mut panel[(p + pp) * nr + j..(p + pp) * nr + j + jw];
+                    for (jj, d) in dst.iter_mut().enumerate() {
+                        *d = t[jj][pp];
+                    }
+                }
+                p += pw;
             }
-            let base = (j0 + j) * csb;
-            if rsb == 1 {
-                // Transposed B (e.g. a [n, k] weight): column j is contiguous.
-                for (p, &v) in b[base..base + k].iter().enumerate() {
-                    panel[p * nr + j] = v;
-                }
-            } else {
-                for p in 0..k {
-                    panel[p * nr + j] = b[base + p * rsb];
-                }
+            j += jw;
+        }
+    } else {
+        for (p, dst) in panel.chunks_exact_mut(nr).enumerate() {
+            for (j, d) in dst[..live].iter_mut().enumerate() {
+                *d = b[p * rsb + (j0 + j) * csb];
             }
         }
     }
