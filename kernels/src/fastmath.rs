@@ -37,7 +37,7 @@ pub(crate) fn exp_f32<const FMA: bool>(x: f32) -> f32 {
     p = madd::<FMA>(p, r, 8.333_452e-3);
     p = madd::<FMA>(p, r, 4.166_579_6e-2);
     p = madd::<FMA>(p, r, 1.666_666_5e-1);
-    p = madd::<FMA>(p, r, 5.000_000_1e-1);
+    p = madd::<FMA>(p, r, 0.5);
     let r2 = r * r;
     let e = madd::<FMA>(p, r2, r) + 1.0;
     // t's low mantissa bits hold n (two's complement, |n| ≤ 127); add the
@@ -56,7 +56,7 @@ pub(crate) fn exp_f32<const FMA: bool>(x: f32) -> f32 {
 /// least squares on Chebyshev nodes, relative error 3.9e-8) derived for this
 /// crate against f64 `erf`.
 const ERF_SMALL: [f32; 6] = [
-    1.128_379_1,
+    std::f32::consts::FRAC_2_SQRT_PI,
     -0.376_123_55,
     0.112_804_115,
     -0.026_717_706,

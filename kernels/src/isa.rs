@@ -147,6 +147,7 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> Option<R> {
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $generic:ident) => {
         $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
         $vis fn $name(isa: $crate::isa::Isa, $($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]

@@ -24,6 +24,7 @@ fn tree(mut acc: [f32; LANES]) -> f32 {
 
 /// Σ f(i) for i < n, lane-wise.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane-indexed on purpose (see module doc)
 pub(crate) fn sum_by(n: usize, f: impl Fn(usize) -> f32) -> f32 {
     let mut acc = [0.0f32; LANES];
     let full = n / LANES * LANES;
@@ -42,6 +43,7 @@ pub(crate) fn sum_by(n: usize, f: impl Fn(usize) -> f32) -> f32 {
 
 /// Σ a[i]·b[i], lane-wise with fused multiply-adds when `FMA`.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);

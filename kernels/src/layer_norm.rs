@@ -69,7 +69,7 @@ pub fn layer_norm(
     stats: Option<(&mut [f32], &mut [f32])>,
 ) {
     assert_eq!(x.len(), out.len());
-    assert!(dim > 0 && x.len() % dim == 0);
+    assert!(dim > 0 && x.len().is_multiple_of(dim));
     assert!(gamma.len() == dim && beta.len() == dim);
     let rows = x.len() / dim;
     if let Some((m, s)) = &stats {
@@ -167,7 +167,7 @@ pub fn layer_norm_backward(
     dbeta: &mut [f32],
 ) {
     assert!(dy.len() == x.len() && dx.len() == x.len());
-    assert!(dim > 0 && x.len() % dim == 0);
+    assert!(dim > 0 && x.len().is_multiple_of(dim));
     let rows = x.len() / dim;
     assert!(gamma.len() == dim && dgamma.len() == dim && dbeta.len() == dim);
     assert!(mean.len() >= rows && rstd.len() >= rows);

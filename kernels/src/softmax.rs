@@ -47,7 +47,7 @@ multiversion!(fn softmax_backward_isa(p: &[f32], dp: &[f32], cols: usize, dx: &m
 /// Softmax of each row of `x: [rows, cols]`, in place. A row that is all
 /// `-inf` (fully masked) becomes all zeros.
 pub fn softmax_rows(x: &mut [f32], cols: usize) {
-    assert!(cols > 0 && x.len() % cols == 0);
+    assert!(cols > 0 && x.len().is_multiple_of(cols));
     let isa = isa::current();
     let rows = x.len() / cols;
     if parallel::worth_parallel_elementwise(x.len()) && rows > 1 {
@@ -64,7 +64,7 @@ pub fn softmax_rows(x: &mut [f32], cols: usize) {
 /// `dx_j += p_j · (dp_j − Σ_i p_i dp_i)`.
 pub fn softmax_rows_backward(p: &[f32], dp: &[f32], cols: usize, dx: &mut [f32]) {
     assert!(p.len() == dp.len() && p.len() == dx.len());
-    assert!(cols > 0 && p.len() % cols == 0);
+    assert!(cols > 0 && p.len().is_multiple_of(cols));
     let isa = isa::current();
     let rows = p.len() / cols;
     if parallel::worth_parallel_elementwise(p.len()) && rows > 1 {

@@ -59,7 +59,16 @@ fn gelu_forward_backward() {
     let mut rng = Rng::new(20);
     let mut x = rng.vec(5000, -8.0, 8.0);
     x.extend([
-        0.0, -0.0, 1e-30, -1e-30, 20.0, -20.0, 1.0, -1.0, 1.4142135, -1.4142135,
+        0.0,
+        -0.0,
+        1e-30,
+        -1e-30,
+        20.0,
+        -20.0,
+        1.0,
+        -1.0,
+        std::f32::consts::SQRT_2,
+        -std::f32::consts::SQRT_2,
     ]);
     let dy = rng.vec(x.len(), -1.0, 1.0);
     let dx0 = rng.vec(x.len(), -1.0, 1.0);

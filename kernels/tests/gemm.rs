@@ -152,13 +152,13 @@ fn sgemm_strides_and_transposes() {
 #[test]
 fn sgemm_k_zero_scales_c() {
     for_each_isa(|_| {
-        let mut c = vec![2.0f32, f32::NAN, 4.0];
+        let mut c = [2.0f32, f32::NAN, 4.0];
         sgemm(1, 0, 3, 1.0, &[], 1, 1, &[], 1, 1, 0.5, &mut c[..], 3, 1);
         assert_eq!(c[0], 1.0);
         assert_eq!(c[2], 2.0);
-        let mut c = vec![f32::NAN; 3];
+        let mut c = [f32::NAN; 3];
         sgemm(1, 0, 3, 1.0, &[], 1, 1, &[], 1, 1, 0.0, &mut c[..], 3, 1);
-        assert_eq!(c, vec![0.0; 3]);
+        assert_eq!(c, [0.0; 3]);
     });
 }
 

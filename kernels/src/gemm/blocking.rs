@@ -46,5 +46,9 @@ pub mod portable {
     pub const NR: usize = 8;
 }
 
-const _: () = assert!(NC % avx512::NR == 0 && NC % avx2::NR == 0 && NC % portable::NR == 0);
-const _: () = assert!(MC % avx512::MR == 0 && MC % avx2::MR == 0 && MC % portable::MR == 0);
+const _: () = assert!(
+    NC.is_multiple_of(avx512::NR) && NC.is_multiple_of(avx2::NR) && NC.is_multiple_of(portable::NR)
+);
+const _: () = assert!(
+    MC.is_multiple_of(avx512::MR) && MC.is_multiple_of(avx2::MR) && MC.is_multiple_of(portable::MR)
+);

@@ -56,7 +56,7 @@ fn split_ok(m: usize, n: usize, rs: usize, cs: usize) -> bool {
     if n <= 1 {
         return rs > 0;
     }
-    (cs > 0 && rs >= (n - 1) * cs + 1) || (rs > 0 && cs >= (m - 1) * rs + 1)
+    (cs > 0 && rs > (n - 1) * cs) || (rs > 0 && cs > (m - 1) * rs)
 }
 
 /// Run the product, split across threads when `parallel` says it pays and
