@@ -67,11 +67,11 @@ impl Grads {
 
     /// √(Σ g²) over every gradient, accumulated in f64 in name order.
     pub fn global_norm(&self) -> f64 {
+        // fold from +0.0: an empty f64 `sum()` is −0.0.
         self.store
             .iter()
             .flat_map(|(_, t)| t.data.iter())
-            .map(|&g| (g as f64) * (g as f64))
-            .sum::<f64>()
+            .fold(0.0f64, |acc, &g| acc + (g as f64) * (g as f64))
             .sqrt()
     }
 
