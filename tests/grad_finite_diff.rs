@@ -16,9 +16,8 @@
 
 #![cfg(feature = "train")]
 
-mod common;
+mod train_common;
 
-use common::{batch_of, random_params, tiny_config, uniform};
 use minilm::model::attention::{
     attention_core_backward, attention_core_train, probs_offsets, Attention,
 };
@@ -37,6 +36,7 @@ use minilm_kernels::gelu::{gelu_erf_backward, gelu_erf_inplace};
 use minilm_kernels::softmax::{softmax_rows, softmax_rows_backward};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
+use train_common::{batch_of, random_params, tiny_config, uniform};
 
 const EPS: f32 = 1e-2;
 const ATOL: f64 = 5e-4;

@@ -4,14 +4,14 @@
 
 #![cfg(feature = "train")]
 
-mod common;
+mod train_common;
 
-use common::{batch_of, random_params, tiny_config};
 use minilm::model::TokenBatch;
 use minilm::train::{EncoderInput, Grads, HeadSpec, Mode, MultiTaskModel, Plan, Task, TaskBatch};
 use minilm_kernels::parallel;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
+use train_common::{batch_of, random_params, tiny_config};
 
 struct Setup {
     model: MultiTaskModel,

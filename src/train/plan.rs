@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn presets() {
-        let p = |s| Plan::parse(s, 6).unwrap();
+        let p = |s: &str| Plan::parse(s, 6).unwrap();
         assert!(p("frozen").is_frozen());
         assert_eq!(p("heads").first_layer(), 6);
         assert_eq!(p("last1").layers(), &[5]);

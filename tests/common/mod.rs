@@ -1,65 +1,86 @@
-//! Shared by the training tests: a tiny random BERT and batches for it.
-
+//! Helpers shared by the integration tests: temporary folders and tiny,
+//! randomly initialised model folders that load like the real one.
 #![allow(dead_code)]
 
-use minilm::config::BertConfig;
-use minilm::model::TokenBatch;
-use minilm::weights::{expected_tensors, ParamStore, Tensor};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::Rng;
+use safetensors::tensor::TensorView;
+use safetensors::Dtype;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-/// Uniform values in `±scale`.
-pub fn uniform(rng: &mut Xoshiro256PlusPlus, n: usize, scale: f32) -> Vec<f32> {
-    (0..n)
-        .map(|_| ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale)
+/// The real model folder (fetched by weights/fetch.sh).
+pub fn real_model_dir() -> PathBuf {
+    let dir = minilm::default_model_dir();
+    assert!(
+        dir.join("model.safetensors").exists(),
+        "{} is missing: run weights/fetch.sh first",
+        dir.display()
+    );
+    dir
+}
+
+/// A fresh, empty temporary folder unique to this test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("minilm-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Tensors of a tiny BERT (hidden 8, 2 heads, 1 layer) over the real
+/// vocabulary, so the real tokenizer works with it.
+pub fn tiny_tensors(seed: u64) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
+    let cfg = minilm::config::BertConfig::from_json(&tiny_config()).unwrap();
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
+    };
+    minilm::weights::expected_tensors(&cfg)
+        .into_iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let data = if name.ends_with("LayerNorm.weight") { vec![1.0; n] } else { (0..n).map(|_| next()).collect() };
+            (name, (shape, data))
+        })
         .collect()
 }
 
-/// A BERT of width 8 (2 heads of 4), feed-forward 16, `layers` layers.
-pub fn tiny_config(layers: usize) -> BertConfig {
-    BertConfig {
-        hidden_size: 8,
-        num_layers: layers,
-        num_heads: 2,
-        intermediate_size: 16,
-        layer_norm_eps: 1e-12,
-        vocab_size: 24,
-        max_position_embeddings: 16,
-        type_vocab_size: 2,
-        hidden_dropout: 0.1,
-        attention_dropout: 0.1,
-    }
+/// The config of [`tiny_tensors`].
+pub fn tiny_config() -> serde_json::Value {
+    serde_json::json!({
+        "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "intermediate_size": 16, "layer_norm_eps": 1e-12, "vocab_size": 30522,
+        "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"
+    })
 }
 
-/// Random parameters for every tensor of `cfg`'s encoder (weights ~ ±1.7/√in,
-/// LayerNorm gains around 1).
-pub fn random_params(cfg: &BertConfig, rng: &mut Xoshiro256PlusPlus) -> ParamStore {
-    let mut s = ParamStore::default();
-    for (name, shape) in expected_tensors(cfg) {
-        let n: usize = shape.iter().product();
-        let data = if name.contains("LayerNorm.weight") {
-            uniform(rng, n, 0.5).into_iter().map(|v| 1.0 + v).collect()
-        } else if shape.len() == 2 && !name.starts_with("embeddings") {
-            uniform(rng, n, 1.0 / (shape[1] as f32).sqrt() * 1.7)
-        } else {
-            uniform(rng, n, 0.5)
-        };
-        s.insert(name, Tensor { shape, data });
-    }
-    s
-}
-
-/// A batch of random sequences with the given lengths.
-pub fn batch_of(lens: &[usize], cfg: &BertConfig, rng: &mut Xoshiro256PlusPlus) -> TokenBatch {
-    let seqs: Vec<(Vec<u32>, Vec<u32>)> = lens
+/// Serialise f32 tensors to safetensors bytes.
+pub fn to_safetensors(tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>) -> Vec<u8> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|&l| {
-            let ids = (0..l)
-                .map(|_| (rng.next_u64() % cfg.vocab_size as u64) as u32)
-                .collect();
-            let tys = (0..l).map(|_| (rng.next_u64() % 2) as u32).collect();
-            (ids, tys)
-        })
+        .map(|(n, (s, d))| (n.clone(), s.clone(), d.iter().flat_map(|v| v.to_le_bytes()).collect()))
         .collect();
-    TokenBatch::new(seqs.iter().map(|(a, b)| (a.as_slice(), b.as_slice())), cfg).unwrap()
+    let views = bytes.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()));
+    safetensors::tensor::serialize(views, None).unwrap()
+}
+
+/// Write a complete tiny model folder (config, weights, the real tokenizer).
+pub fn write_tiny_model(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("config.json"), tiny_config().to_string()).unwrap();
+    std::fs::write(dir.join("model.safetensors"), to_safetensors(&tiny_tensors(1))).unwrap();
+    std::fs::copy(real_model_dir().join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+}
+
+/// Largest |a − b| and its index.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, usize) {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).enumerate().fold((0.0, 0), |(m, mi), (i, (x, y))| {
+        let d = (x - y).abs();
+        if d > m || d.is_nan() {
+            (d, i)
+        } else {
+            (m, mi)
+        }
+    })
 }
