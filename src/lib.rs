@@ -17,6 +17,8 @@ pub mod weights;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "inspect")]
+pub mod inspect;
 #[cfg(feature = "train")]
 pub mod train;
 

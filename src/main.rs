@@ -6,7 +6,8 @@ const USAGE: &str = "usage: minilm <command> [options]
 
 commands:
   embed        sentence embeddings for JSON Lines input
-  similarity   cosine similarity of a text with others
+  similarity   cosine similarity of a text with others (or of JSON Lines pairs)
+  inspect      what the model does with a text: tokens, attention, norms, HTML page, tensor dump
   prepare-data convert the raw labelled data (data/fetch.sh) to JSON Lines
 ";
 
@@ -26,6 +27,8 @@ fn main() {
         "prepare-data" => cli::prepare_data::run(rest),
         "embed" => cli::embed::run(rest),
         "similarity" => cli::similarity::run(rest),
+        #[cfg(feature = "inspect")]
+        "inspect" => cli::inspect::run(rest),
         other => Err(minilm::Error::msg(format!("unknown command {other:?}\n{USAGE}"))),
     };
     if let Err(e) = result {

@@ -73,6 +73,14 @@ impl<R: BufRead> JsonlReader<R> {
 
     /// The next record, or `None` at the end of the input.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
+        Ok(self.next_strings(&["text"])?.map(|(rec, _)| rec))
+    }
+
+    /// The next record whose string fields `fields` are all present and
+    /// checked like `"text"` (e.g. `"a"` and `"b"` for `similarity --input`);
+    /// returns the record (its `text` is the first field) and the fields'
+    /// values in order. `None` at the end of the input.
+    pub fn next_strings(&mut self, fields: &[&str]) -> Result<Option<(Record, Vec<String>)>> {
         let mut buf = Vec::new();
         let n = std::io::Read::take(&mut self.input, MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
@@ -83,7 +91,10 @@ impl<R: BufRead> JsonlReader<R> {
         self.line += 1;
         let line = self.line;
         if buf.len() > MAX_LINE_BYTES {
-            return Err(self.err(line, format!("line is longer than {} MiB", MAX_LINE_BYTES >> 20)));
+            return Err(self.err(
+                line,
+                format!("line is longer than {} MiB", MAX_LINE_BYTES >> 20),
+            ));
         }
         if buf.last() == Some(&b'\n') {
             buf.pop();
@@ -91,24 +102,51 @@ impl<R: BufRead> JsonlReader<R> {
                 buf.pop();
             }
         }
-        let raw = String::from_utf8(buf).map_err(|e| self.err(line, format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to())))?;
+        let raw = String::from_utf8(buf).map_err(|e| {
+            self.err(
+                line,
+                format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+            )
+        })?;
         if raw.trim().is_empty() {
-            return Err(self.err(line, "blank line (expected a JSON object with a \"text\" field)"));
+            let want = fields
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let s = if fields.len() == 1 { "" } else { "s" };
+            return Err(self.err(
+                line,
+                format!("blank line (expected a JSON object with a {want} field{s})"),
+            ));
         }
-        let value: serde_json::Value = serde_json::from_str(&raw).map_err(|e| self.err(line, format!("invalid JSON: {e}")))?;
-        let obj = value.as_object().ok_or_else(|| self.err(line, "expected a JSON object"))?;
-        let text = match obj.get("text") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(other) => return Err(self.err(line, format!("\"text\" must be a string, found {other}"))),
-            None => return Err(self.err(line, "missing \"text\" field")),
-        };
-        if !self.allow_empty && text.trim().is_empty() {
-            return Err(self.err(line, "\"text\" is empty (use --allow-empty to embed it anyway)"));
+        let value: serde_json::Value =
+            serde_json::from_str(&raw).map_err(|e| self.err(line, format!("invalid JSON: {e}")))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| self.err(line, "expected a JSON object"))?;
+        let mut values = Vec::with_capacity(fields.len());
+        for &name in fields {
+            let text = match obj.get(name) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => {
+                    return Err(self.err(line, format!("{name:?} must be a string, found {other}")))
+                }
+                None => return Err(self.err(line, format!("missing {name:?} field"))),
+            };
+            if !self.allow_empty && text.trim().is_empty() {
+                return Err(self.err(
+                    line,
+                    format!("{name:?} is empty (use --allow-empty to embed it anyway)"),
+                ));
+            }
+            values.push(text);
         }
         if let Some(k) = self.reserved.iter().find(|k| obj.contains_key(k.as_str())) {
             return Err(self.err(line, format!("the input already has a {k:?} field")));
         }
-        Ok(Some(Record { line, text, raw }))
+        let text = values.first().cloned().unwrap_or_default();
+        Ok(Some((Record { line, text, raw }, values)))
     }
 
     fn err(&self, line: usize, msg: impl std::fmt::Display) -> Error {
@@ -119,11 +157,17 @@ impl<R: BufRead> JsonlReader<R> {
 /// Open `--input FILE`, or standard input when absent.
 pub fn open_input(path: Option<&str>) -> Result<(Box<dyn BufRead>, PathBuf)> {
     match path {
-        None | Some("-") => Ok((Box::new(std::io::BufReader::new(std::io::stdin())), PathBuf::from("<stdin>"))),
+        None | Some("-") => Ok((
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+            PathBuf::from("<stdin>"),
+        )),
         Some(p) => {
             let path = PathBuf::from(p);
             let f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            Ok((Box::new(std::io::BufReader::with_capacity(1 << 16, f)), path))
+            Ok((
+                Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+                path,
+            ))
         }
     }
 }
@@ -139,10 +183,14 @@ mod tests {
 
     #[test]
     fn passes_fields_through() {
-        let recs = read_all("{\"id\": 7, \"text\": \"hi\", \"x\": [1.50]}\r\n{\"text\":\"b\"}").unwrap();
+        let recs =
+            read_all("{\"id\": 7, \"text\": \"hi\", \"x\": [1.50]}\r\n{\"text\":\"b\"}").unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].text, "hi");
-        assert_eq!(recs[0].with_field("embedding", "[1]"), "{\"id\": 7, \"text\": \"hi\", \"x\": [1.50],\"embedding\":[1]}");
+        assert_eq!(
+            recs[0].with_field("embedding", "[1]"),
+            "{\"id\": 7, \"text\": \"hi\", \"x\": [1.50],\"embedding\":[1]}"
+        );
         assert_eq!(recs[1].line, 2);
     }
 
@@ -155,14 +203,22 @@ mod tests {
             ("{\"txt\":\"a\"}", "in.jsonl:1: missing \"text\""),
             ("{\"text\":3}", "in.jsonl:1: \"text\" must be a string"),
             ("{\"text\":\"  \"}", "in.jsonl:1: \"text\" is empty"),
-            ("{\"text\":\"a\",\"embedding\":1}", "in.jsonl:1: the input already has"),
+            (
+                "{\"text\":\"a\",\"embedding\":1}",
+                "in.jsonl:1: the input already has",
+            ),
         ];
         for (input, want) in cases {
             let e = read_all(input).unwrap_err().to_string();
             assert!(e.starts_with(want), "{input:?}: {e}");
         }
         let bad_utf8: &[u8] = b"{\"text\":\"\xff\"}";
-        let e = JsonlReader::new(bad_utf8, Path::new("in.jsonl"), &[]).next_record().unwrap_err();
-        assert!(e.to_string().starts_with("in.jsonl:1: invalid UTF-8"), "{e}");
+        let e = JsonlReader::new(bad_utf8, Path::new("in.jsonl"), &[])
+            .next_record()
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("in.jsonl:1: invalid UTF-8"),
+            "{e}"
+        );
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod args;
 pub mod embed;
+#[cfg(feature = "inspect")]
+pub mod inspect;
 pub mod jsonl;
 pub mod similarity;
 #[cfg(feature = "train")]

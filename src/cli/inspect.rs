@@ -1,0 +1,110 @@
+//! `minilm inspect`: what the model does with a text, as a report, a page
+//! or a tensor dump (the logic is in `src/inspect/`).
+
+use super::args::Args;
+use super::jsonl::{open_input, JsonlReader};
+use super::load_encoder;
+use crate::error::{Error, Result};
+use crate::inspect::{dump, html, trace, Summary};
+use std::io::Write;
+use std::path::Path;
+
+const HELP: &str = "usage: minilm inspect [TEXT ...] [--input FILE] [--json] [--html FILE] [--dump FILE.safetensors]
+                      [--model DIR] [--threads N]
+
+Runs each text through the model and reports, for it:
+  word pieces with ids, character offsets and their share of the mean-pooled
+  embedding; per layer, each token's hidden-state norm, each head's attention
+  entropy and, per head, the token each token attends to most; the pooled
+  embedding's norm.
+Texts are the arguments, or else JSON Lines with a \"text\" field from FILE
+or standard input.
+
+  --json       one JSON object per text (for JSON Lines input: the input line
+               with an added \"inspect\" object) instead of aligned text
+  --html FILE  write a self-contained page: tokenization, attention heatmaps of
+               every layer and head, per-token pooling shares, norms (one text)
+  --dump FILE  write every intermediate tensor of the forward pass as
+               safetensors, named after the Hugging Face modules (one text;
+               names in docs/internals.md)
+With --html or --dump the report is printed only when --json is given.";
+
+/// Run `minilm inspect`.
+pub fn run(argv: &[String]) -> Result<()> {
+    let args = Args::parse(
+        argv,
+        &["input", "html", "dump", "model", "threads"],
+        &["json", "help"],
+    )?;
+    if args.switch("help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    if !args.positional.is_empty() && args.value("input").is_some() {
+        return Err(Error::msg(format!(
+            "give texts as arguments or with --input, not both\n{HELP}"
+        )));
+    }
+    if let Some(i) = args.positional.iter().position(|t| t.trim().is_empty()) {
+        return Err(Error::msg(format!("text {} is empty", i + 1)));
+    }
+    let encoder = load_encoder(&args)?;
+    // (text, the JSON Lines record it came from)
+    let inputs: Vec<(String, Option<super::jsonl::Record>)> = if args.positional.is_empty() {
+        let (input, name) = open_input(args.value("input"))?;
+        let mut reader = JsonlReader::new(input, &name, &["inspect"]);
+        reader
+            .next_chunk(usize::MAX)?
+            .into_iter()
+            .map(|r| (r.text.clone(), Some(r)))
+            .collect()
+    } else {
+        args.positional.iter().map(|t| (t.clone(), None)).collect()
+    };
+    if inputs.is_empty() {
+        return Err(Error::msg("no text to inspect"));
+    }
+    let files = args.value("html").is_some() || args.value("dump").is_some();
+    if files && inputs.len() != 1 {
+        return Err(Error::msg(format!(
+            "--html and --dump take one text, got {}",
+            inputs.len()
+        )));
+    }
+    let json = args.switch("json");
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let io_err = |e: std::io::Error| Error::msg(format!("<stdout>: {e}"));
+    for (k, (text, record)) in inputs.iter().enumerate() {
+        let tr = trace(&encoder, text)?;
+        let summary = Summary::of(&tr);
+        if let Some(p) = args.value("html") {
+            write_html(&tr, &summary, Path::new(p))?;
+            eprintln!("wrote {p}");
+        }
+        if let Some(p) = args.value("dump") {
+            dump::write(&tr, Path::new(p))?;
+            eprintln!("wrote {p} ({} tensors)", tr.named().len() + 2);
+        }
+        if json {
+            let v = summary.to_json(text);
+            let line = match record {
+                Some(r) => r.with_field("inspect", &v.to_string()),
+                None => v.to_string(),
+            };
+            writeln!(out, "{line}").map_err(io_err)?;
+        } else if !files {
+            if k > 0 {
+                writeln!(out, "\n{}\n", "-".repeat(72)).map_err(io_err)?;
+            }
+            write!(out, "{}", summary.to_text(text)).map_err(io_err)?;
+        }
+    }
+    out.flush().map_err(io_err)?;
+    Ok(())
+}
+
+/// Write the page atomically.
+fn write_html(tr: &crate::inspect::Trace, summary: &Summary, path: &Path) -> Result<()> {
+    dump::write_atomic(path, html::page(tr, summary).as_bytes())
+}
