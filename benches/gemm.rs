@@ -9,11 +9,12 @@
 //! for (k → n) = 384 → 1152 (fused QKV), 384 → 384, 384 → 1536, 1536 → 384,
 //! at m = 1024 and 128; 1 and 2 threads through local rayon pools entered
 //! with `minilm_kernels::parallel::install`. `matrixmultiply` is built
-//! without its `threading` feature, so it always runs on one thread: its
-//! 2-thread rows repeat the single-thread figure.
+//! without its `threading` feature, so it always runs on one thread (its
+//! 2-thread rows are a second single-thread measurement).
 //!
-//! Each figure is the best of 25 timed batches of ≥ 20 ms after a warm-up
-//! (best, not mean: on a shared machine slow batches time other processes).
+//! Each figure is the best of 40 batches of ~10 ms, the three
+//! implementations interleaved batch by batch (best, not mean: on a shared
+//! machine slow batches time other processes).
 //! `MINILM_KERNEL=avx512|avx2|portable` picks the instruction-set path.
 //! Run without `--bench` (as `cargo test --benches` does) it only checks
 //! that one small product agrees with matrixmultiply.
@@ -38,27 +39,36 @@ fn fill(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Timed batches per figure; the best is kept, because on a shared machine
-/// the slower batches measure other processes, not the kernel.
-const BATCHES: usize = 25;
+/// Rounds per table row; each round times one ~10 ms batch of every
+/// implementation in turn, and each keeps its best batch. Interleaving gives
+/// every implementation the same chances of a quiet moment on a shared
+/// machine; the best, not the mean, because slow batches time the other
+/// processes rather than the kernel.
+const ROUNDS: usize = 40;
 
-/// Best GFLOP/s of `f` (which does `flops` floating-point operations).
-fn gflops(flops: f64, mut f: impl FnMut()) -> f64 {
-    f();
-    let t = Instant::now();
-    let mut reps = 0usize;
-    while t.elapsed().as_secs_f64() < 0.02 {
+/// Best GFLOP/s of each of `fs` (each doing `flops` floating-point
+/// operations per call), measured in interleaved batches.
+fn gflops_interleaved(flops: f64, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+    let mut per_batch = Vec::new();
+    for f in fs.iter_mut() {
         f();
-        reps += 1;
-    }
-    let per_batch = ((0.02 / (t.elapsed().as_secs_f64() / reps as f64)).ceil() as usize).max(1);
-    let mut best = 0.0f64;
-    for _ in 0..BATCHES {
         let t = Instant::now();
-        for _ in 0..per_batch {
+        let mut reps = 0usize;
+        while t.elapsed().as_secs_f64() < 0.01 {
             f();
+            reps += 1;
         }
-        best = best.max(flops * per_batch as f64 / t.elapsed().as_secs_f64() / 1e9);
+        per_batch.push(((0.01 / (t.elapsed().as_secs_f64() / reps as f64)).ceil() as usize).max(1));
+    }
+    let mut best = vec![0.0f64; fs.len()];
+    for _ in 0..ROUNDS {
+        for (i, f) in fs.iter_mut().enumerate() {
+            let t = Instant::now();
+            for _ in 0..per_batch[i] {
+                f();
+            }
+            best[i] = best[i].max(flops * per_batch[i] as f64 / t.elapsed().as_secs_f64() / 1e9);
+        }
     }
     best
 }
@@ -83,25 +93,13 @@ fn main() {
         return;
     }
     let path = isa::current();
-    let peak1 = fma_peak_gflops(Isa::Avx512, 0.3).or_else(|| fma_peak_gflops(Isa::Avx2, 0.3));
-    // Two-thread peak: the same loop on both threads at once.
-    let peak2 = peak1.map(|_| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        pool.broadcast(|_| {
-            fma_peak_gflops(Isa::Avx512, 0.3)
-                .or_else(|| fma_peak_gflops(Isa::Avx2, 0.3))
-                .unwrap()
-        })
-        .iter()
-        .sum::<f64>()
-    });
+    let peak1 = fma_peak_gflops(Isa::Avx512, 2.0).or_else(|| fma_peak_gflops(Isa::Avx2, 2.0));
+    // Two threads on two cores: twice the single-core peak.
+    let peak2 = peak1.map(|p| 2.0 * p);
     println!("instruction-set path: {}", path.name());
     if let (Some(p1), Some(p2)) = (peak1, peak2) {
         println!(
-            "FMA peak (plain {} FMA loop): {p1:.1} GFLOP/s on 1 thread, {p2:.1} on 2",
+            "FMA peak (plain {} FMA loop, best 10 ms over 2 s): {p1:.1} GFLOP/s on 1 thread, {p2:.1} on 2 (twice that)",
             if Isa::Avx512.supported() {
                 "AVX-512"
             } else {
@@ -113,7 +111,6 @@ fn main() {
     println!("| k → n | m | threads | linear GFLOP/s | sgemm GFLOP/s | matrixmultiply GFLOP/s | linear / mm | linear % of FMA peak |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let shapes = [(384, 1152), (384, 384), (384, 1536), (1536, 384)];
-    let mut mm_cache = std::collections::HashMap::new();
     for &(k, n) in &shapes {
         for &m in &[1024usize, 128] {
             let x = fill(m * k, 3);
@@ -126,25 +123,30 @@ fn main() {
                     .num_threads(threads)
                     .build()
                     .unwrap();
-                let (lin, sg) = parallel::install(&pool, || {
-                    let lin = gflops(flops, || linear(&x, m, &pw, None, Epilogue::None, &mut out));
-                    let sg = gflops(flops, || {
-                        sgemm(m, k, n, 1.0, &x, k, 1, &w, 1, k, 0.0, &mut out, n, 1)
-                    });
-                    (lin, sg)
+                let mut out2 = out.clone();
+                let mut out3 = out.clone();
+                // matrixmultiply has no threads of its own (see the header).
+                let r = parallel::install(&pool, || {
+                    gflops_interleaved(
+                        flops,
+                        &mut [
+                            &mut || linear(&x, m, &pw, None, Epilogue::None, &mut out),
+                            &mut || sgemm(m, k, n, 1.0, &x, k, 1, &w, 1, k, 0.0, &mut out2, n, 1),
+                            &mut || {
+                                matrixmultiply_sgemm(
+                                    m, k, n, 1.0, &x, k, 1, &w, 1, k, 0.0, &mut out3, n, 1,
+                                )
+                            },
+                        ],
+                    )
                 });
-                let mm = *mm_cache.entry((k, n, m)).or_insert_with(|| {
-                    gflops(flops, || {
-                        matrixmultiply_sgemm(m, k, n, 1.0, &x, k, 1, &w, 1, k, 0.0, &mut out, n, 1)
-                    })
-                });
+                let (lin, sg, mm) = (r[0], r[1], r[2]);
                 let peak = if threads == 1 { peak1 } else { peak2 };
                 let frac = peak
                     .map(|p| format!("{:.0}%", 100.0 * lin / p))
                     .unwrap_or_else(|| "-".into());
                 println!(
-                    "| {k} → {n} | {m} | {threads} | {lin:.1} | {sg:.1} | {mm:.1}{} | {:.2}× | {frac} |",
-                    if threads == 2 { " (1 thread)" } else { "" },
+                    "| {k} → {n} | {m} | {threads} | {lin:.1} | {sg:.1} | {mm:.1} | {:.2}× | {frac} |",
                     lin / mm
                 );
             }

@@ -23,7 +23,12 @@ fn erf_max_abs_error() {
             assert_eq!(fastmath::erf(-x), -fastmath::erf(x));
         }
         eprintln!("{isa:?}: erf max abs error {:e} at {}", worst.0, worst.1);
-        assert!(worst.0 <= 2e-7, "{isa:?}: erf error {:e} at {}", worst.0, worst.1);
+        assert!(
+            worst.0 <= 2e-7,
+            "{isa:?}: erf error {:e} at {}",
+            worst.0,
+            worst.1
+        );
         assert_eq!(fastmath::erf(f32::INFINITY), 1.0);
         assert!(fastmath::erf(f32::NAN).is_nan());
     });

@@ -81,28 +81,31 @@ pub(crate) unsafe fn run(p: &Product<'_>, allow_threads: bool) {
         return;
     }
     use rayon::prelude::*;
-    // Split rows when there are enough of them (each task packs only its own
-    // A rows); otherwise columns, in whole NR panels (each task repacks all of
-    // the few A rows). Either way no element's summation order changes.
-    if row_panels >= 2 * threads || row_panels >= col_panels {
-        let tasks = threads.min(row_panels);
-        (0..tasks).into_par_iter().for_each(|t| {
-            let r0 = row_panels * t / tasks * mr;
-            let r1 = (row_panels * (t + 1) / tasks * mr).min(p.m);
-            // SAFETY: tasks own disjoint row ranges and split_ok proved the
-            // layout injective, so their writes are disjoint.
-            unsafe { run_block(p, r0, r1, 0, p.n) };
-        });
-    } else {
-        let tasks = threads.min(col_panels);
-        (0..tasks).into_par_iter().for_each(|t| {
-            let c0 = col_panels * t / tasks * nr;
-            let c1 = (col_panels * (t + 1) / tasks * nr).min(p.n);
-            // SAFETY: tasks own disjoint column ranges of an injective layout.
-            unsafe { run_block(p, 0, p.m, c0, c1) };
-        });
-    }
+    // A grid of tasks, several per thread so that rayon's work stealing
+    // evens out a core that is busy with something else. Rows first (each
+    // task packs only its own A rows), at least MIN_PANELS row panels per
+    // task so B is not re-streamed too often; then columns in whole NR
+    // panels (each such task repacks its A rows). No split changes any
+    // element's summation order.
+    let target = threads * TASKS_PER_THREAD;
+    let rt = target.min((row_panels / MIN_PANELS).max(1));
+    let ct = target.div_ceil(rt).min(col_panels);
+    (0..rt * ct).into_par_iter().for_each(|t| {
+        let (ti, tj) = (t / ct, t % ct);
+        let r0 = row_panels * ti / rt * mr;
+        let r1 = (row_panels * (ti + 1) / rt * mr).min(p.m);
+        let c0 = col_panels * tj / ct * nr;
+        let c1 = (col_panels * (tj + 1) / ct * nr).min(p.n);
+        // SAFETY: the grid cells are disjoint (i, j) sets, and split_ok
+        // proved the layout injective, so no two tasks write one float.
+        unsafe { run_block(p, r0, r1, c0, c1) };
+    });
 }
+
+/// Tasks per thread when a product is split (for load balance).
+const TASKS_PER_THREAD: usize = 4;
+/// Fewest MR-row panels per task when splitting rows.
+const MIN_PANELS: usize = 4;
 
 /// The loop nest over rows `r0..r1` and columns `c0..c1` (`c0` a multiple
 /// of NR).
