@@ -25,6 +25,13 @@ pub(super) unsafe fn kernel(
     beta: f32,
 ) {
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    // Start fetching the C tile now so its misses overlap the k loop
+    // instead of stalling the update at the end.
+    for i in 0..MR {
+        for h in 0..2 {
+            _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(i * rsc + h * 16) as *const i8);
+        }
+    }
     for p in 0..kc {
         // SAFETY: p < kc, so b + p·NR .. + NR and a + p·MR .. + MR are inside
         // the panels the caller vouched for.
