@@ -380,3 +380,51 @@ fn all_matches_autograd() {
         check_fixture(&p);
     }
 }
+
+/// The real model's step, dropout on, gives the same bits on 1 and 2 threads
+/// (work is split only over independent outputs).
+#[test]
+fn step_is_thread_count_independent() {
+    let enc = Encoder::from_dir(minilm::default_model_dir())
+        .unwrap_or_else(|e| panic!("{e} (run weights/fetch.sh)"));
+    let fx = load_fixture(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grad_last2.safetensors"),
+    );
+    let specs = [
+        HeadSpec::new("topic", &["a", "b", "c", "d", "e", "f", "g", "h"]),
+        HeadSpec::new("sentiment", &["negative", "positive"]),
+    ];
+    let model = MultiTaskModel::new(enc.params(), enc.config(), specs).unwrap();
+    let plan = Plan::parse("last2", enc.config().num_layers).unwrap();
+    let (batch_a, labels_a) = fx.batch("a", &enc);
+    let (batch_b, labels_b) = fx.batch("b", &enc);
+    let run = || {
+        let batches = [
+            TaskBatch {
+                task: Task::A,
+                input: EncoderInput::Tokens(&batch_a),
+                labels: &labels_a,
+            },
+            TaskBatch {
+                task: Task::B,
+                input: EncoderInput::Tokens(&batch_b),
+                labels: &labels_b,
+            },
+        ];
+        let mut grads = Grads::new(model.params(), &plan);
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(77);
+        let out = model
+            .loss_and_grads(&batches, &plan, Mode::Train, &mut rng, &mut grads)
+            .unwrap();
+        (out.loss, grads)
+    };
+    let (l1, g1) = minilm_kernels::parallel::with_threads(1, run);
+    let (l2, g2) = minilm_kernels::parallel::with_threads(2, run);
+    assert_eq!(l1, l2);
+    for ((n, a), (_, b)) in g1.iter().zip(g2.iter()) {
+        assert!(
+            a.data == b.data,
+            "{n}: gradients differ between 1 and 2 threads"
+        );
+    }
+}
