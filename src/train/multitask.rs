@@ -383,6 +383,9 @@ impl MultiTaskModel {
         let batch = tb.input.batch();
         let (h, n_layers) = (self.config.hidden_size, self.config.num_layers);
         let rows = batch.len();
+        if rows == 0 {
+            return Err(Error::msg(format!("task {}: empty batch", tb.task)));
+        }
         if tb.labels.len() != rows {
             return Err(Error::msg(format!(
                 "task {}: {} labels for {rows} sequences",
