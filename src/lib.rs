@@ -12,6 +12,7 @@ pub mod config;
 pub mod encoder;
 pub mod error;
 pub mod model;
+pub mod sha256;
 pub mod tokenize;
 pub mod weights;
 

@@ -27,9 +27,19 @@ fn main() {
         "prepare-data" => cli::prepare_data::run(rest),
         "embed" => cli::embed::run(rest),
         "similarity" => cli::similarity::run(rest),
+        #[cfg(feature = "train")]
+        "train" => cli::train::run(rest),
+        #[cfg(feature = "train")]
+        "eval" => cli::eval::run(rest),
+        #[cfg(feature = "train")]
+        "predict" => cli::predict::run(rest),
+        #[cfg(feature = "train")]
+        "study" => cli::study::run(rest),
         #[cfg(feature = "inspect")]
         "inspect" => cli::inspect::run(rest),
-        other => Err(minilm::Error::msg(format!("unknown command {other:?}\n{USAGE}"))),
+        other => Err(minilm::Error::msg(format!(
+            "unknown command {other:?}\n{USAGE}"
+        ))),
     };
     if let Err(e) = result {
         eprintln!("minilm: {e}");

@@ -2,12 +2,20 @@
 
 pub mod args;
 pub mod embed;
+#[cfg(feature = "train")]
+pub mod eval;
 #[cfg(feature = "inspect")]
 pub mod inspect;
 pub mod jsonl;
-pub mod similarity;
+#[cfg(feature = "train")]
+pub mod predict;
 #[cfg(feature = "train")]
 pub mod prepare_data;
+pub mod similarity;
+#[cfg(feature = "train")]
+pub mod study;
+#[cfg(feature = "train")]
+pub mod train;
 
 use crate::encoder::{default_model_dir, Encoder};
 use crate::error::Result;
@@ -24,11 +32,19 @@ pub fn apply_threads(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The model folder named by `--model DIR`, else `$MINILM_MODEL`, else the
+/// default folder.
+pub fn model_dir(args: &Args) -> std::path::PathBuf {
+    args.value("model")
+        .map(Into::into)
+        .unwrap_or_else(default_model_dir)
+}
+
 /// The encoder named by `--model DIR` (else `$MINILM_MODEL`, else the
 /// default folder), with `--batch-size` and `--threads` applied.
 pub fn load_encoder(args: &Args) -> Result<Encoder> {
     apply_threads(args)?;
-    let dir = args.value("model").map(Into::into).unwrap_or_else(default_model_dir);
+    let dir = model_dir(args);
     let mut enc = Encoder::from_dir(&dir)?;
     if let Some(b) = args.parsed::<usize>("batch-size")? {
         if b == 0 {
@@ -37,4 +53,20 @@ pub fn load_encoder(args: &Args) -> Result<Encoder> {
         enc = enc.with_batch_size(b);
     }
     Ok(enc)
+}
+
+/// The base encoder and the multi-task model of `--checkpoint DIR` applied
+/// over it; refuses a checkpoint made for another base model.
+#[cfg(feature = "train")]
+pub fn load_checkpoint(args: &Args) -> Result<(Encoder, crate::train::MultiTaskModel)> {
+    let ckpt = args
+        .value("checkpoint")
+        .ok_or_else(|| crate::Error::msg("--checkpoint DIR is required"))?;
+    let ckpt = crate::train::checkpoint::Checkpoint::read(std::path::Path::new(ckpt))?;
+    apply_threads(args)?;
+    let dir = model_dir(args);
+    let encoder = Encoder::from_dir(&dir)?;
+    ckpt.check_base(&dir.join("model.safetensors"))?;
+    let model = ckpt.into_model(encoder.params(), encoder.config())?;
+    Ok((encoder, model))
 }

@@ -1,8 +1,12 @@
 //! Multi-task training: data, sampling, gradients, the loop, metrics,
 //! checkpoints. Built with the `train` feature.
 
+pub mod adamw;
+pub mod checkpoint;
 pub mod data;
+pub mod experiment;
 pub mod grads;
+pub mod logreg;
 pub mod loss;
 pub mod metrics;
 pub mod multitask;
@@ -10,8 +14,11 @@ pub mod plan;
 pub mod prepare;
 pub mod progress;
 pub mod sampler;
+pub mod schedule;
+pub mod study;
 pub mod svg;
 pub mod task;
+pub mod trainer;
 
 pub use grads::Grads;
 pub use multitask::{EncoderInput, Mode, MultiTaskModel, StepOutput, TaskBatch, TaskLoss};

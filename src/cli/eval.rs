@@ -1,0 +1,82 @@
+//! `minilm eval --checkpoint DIR`: metrics of a checkpoint on labelled files.
+
+use super::args::Args;
+use super::load_checkpoint;
+use crate::error::{Error, Result};
+use crate::train::data::{self, ReadOptions};
+use crate::train::task::Task;
+use crate::train::trainer::{evaluate, Split};
+use std::path::Path;
+
+const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N]
+
+Scores task A's head on the --task-a files and task B's on the --task-b files
+(.jsonl, .csv, .tsv, .tab or .json) and prints accuracy, per-class and macro
+precision/recall/F1 and the confusion matrix; --json also writes them.";
+
+/// Run `minilm eval`.
+pub fn run(argv: &[String]) -> Result<()> {
+    let args = Args::parse(
+        argv,
+        &[
+            "checkpoint",
+            "task-a",
+            "task-b",
+            "json",
+            "text-field",
+            "label-field",
+            "model",
+            "threads",
+        ],
+        &["help"],
+    )?;
+    if args.switch("help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    if args.value("task-a").is_none() && args.value("task-b").is_none() {
+        return Err(Error::msg(format!(
+            "give --task-a and/or --task-b files\n{HELP}"
+        )));
+    }
+    let (encoder, model) = load_checkpoint(&args)?;
+    let mut results = Vec::new();
+    for t in Task::ALL {
+        let Some(files) = args.value(if t == Task::A { "task-a" } else { "task-b" }) else {
+            continue;
+        };
+        let classes = model.spec(t).classes.clone();
+        for f in files.split(',').filter(|s| !s.is_empty()) {
+            let path = Path::new(f);
+            let mut opts = ReadOptions::default()
+                .fields(
+                    args.value("text-field").unwrap_or("text"),
+                    args.value("label-field").unwrap_or("label"),
+                )
+                .labels(&classes);
+            if path.extension().and_then(|e| e.to_str()) == Some("json") {
+                opts = opts.skip_trailing_empty(true);
+            }
+            let ds = data::read(path, &opts)?;
+            let texts: Vec<&str> = ds.examples.iter().map(|e| e.text.as_str()).collect();
+            let split = Split::new(encoder.tokenizer(), &texts, ds.label_indices(&classes)?)?;
+            let m = evaluate(&model, &split, t)?;
+            println!(
+                "== {} · {f} · {} examples · accuracy {:.4} · macro-F1 {:.4}\n{}\n",
+                model.spec(t).name,
+                m.n,
+                m.accuracy,
+                m.macro_f1,
+                m.table()
+            );
+            results.push(
+                serde_json::json!({"task": model.spec(t).name, "file": f, "metrics": m.to_json()}),
+            );
+        }
+    }
+    if let Some(j) = args.value("json") {
+        let text = serde_json::to_string_pretty(&results).expect("JSON values serialise");
+        data::write_atomic(Path::new(j), text.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! `minilm predict --checkpoint DIR`: JSON Lines in; each line back with,
+//! for each task, `"<task name>": "<label>"` and
+//! `"<task name>_probs": {label: probability}`.
+
+use super::args::Args;
+use super::jsonl::{open_input, JsonlReader};
+use super::load_checkpoint;
+use crate::error::{Error, Result};
+use crate::train::task::Task;
+use crate::train::trainer::predict_probs;
+use std::io::Write;
+
+const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--allow-empty]
+
+Reads JSON Lines with a \"text\" field and adds each task's predicted label
+and class probabilities. --task (a task's name, or A/B) keeps one head only.";
+
+/// Run `minilm predict`.
+pub fn run(argv: &[String]) -> Result<()> {
+    let args = Args::parse(
+        argv,
+        &[
+            "checkpoint",
+            "input",
+            "task",
+            "model",
+            "batch-size",
+            "threads",
+        ],
+        &["allow-empty", "help"],
+    )?;
+    if args.switch("help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    if let Some(p) = args.positional.first() {
+        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+    }
+    let (encoder, model) = load_checkpoint(&args)?;
+    let tasks: Vec<Task> = match args.value("task") {
+        None => Task::ALL.to_vec(),
+        Some(name) => vec![model
+            .task(name)
+            .or_else(|| Task::from_letter(name))
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "--task {name:?}: expected {:?}, {:?}, A or B",
+                    model.spec(Task::A).name,
+                    model.spec(Task::B).name
+                ))
+            })?],
+    };
+    let batch = args.parsed::<usize>("batch-size")?.unwrap_or(32).max(1);
+    let mut reserved: Vec<String> = Vec::new();
+    for &t in &tasks {
+        let n = &model.spec(t).name;
+        reserved.push(n.clone());
+        reserved.push(format!("{n}_probs"));
+    }
+    let reserved_refs: Vec<&str> = reserved.iter().map(String::as_str).collect();
+    let (input, name) = open_input(args.value("input"))?;
+    let mut reader =
+        JsonlReader::new(input, &name, &reserved_refs).allow_empty(args.switch("allow-empty"));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    loop {
+        let chunk = reader.next_chunk(1024)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
+        let tokens = encoder.tokenize(&texts)?;
+        let mut per_task = Vec::new();
+        for &t in &tasks {
+            per_task.push((t, predict_probs(&model, &tokens, t, batch)?));
+        }
+        for (i, rec) in chunk.iter().enumerate() {
+            let mut line = rec.raw.clone();
+            for (t, probs) in &per_task {
+                let spec = model.spec(*t);
+                let p = &probs[i];
+                let best = p
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (j, &v)| if v > p[b] { j } else { b });
+                let map: serde_json::Map<String, serde_json::Value> = spec
+                    .classes
+                    .iter()
+                    .zip(p)
+                    .map(|(c, &v)| (c.clone(), serde_json::json!(v)))
+                    .collect();
+                let rec2 = super::jsonl::Record {
+                    line: rec.line,
+                    text: String::new(),
+                    raw: line,
+                };
+                line = rec2.with_field(
+                    &spec.name,
+                    &serde_json::to_string(&spec.classes[best]).expect("strings serialise"),
+                );
+                let rec3 = super::jsonl::Record {
+                    line: rec.line,
+                    text: String::new(),
+                    raw: line,
+                };
+                line = rec3.with_field(
+                    &format!("{}_probs", spec.name),
+                    &serde_json::Value::Object(map).to_string(),
+                );
+            }
+            writeln!(out, "{line}").map_err(|e| Error::msg(format!("<stdout>: {e}")))?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::msg(format!("<stdout>: {e}")))
+}

@@ -1,0 +1,392 @@
+//! `minilm train`: fine-tune the multi-task model, evaluate it on seen,
+//! unseen and out-of-domain data, save the best checkpoint and show a few
+//! predictions. With no options it runs the default few-shot experiment on
+//! the data fetched by `data/fetch.sh`.
+
+use super::args::Args;
+use super::{apply_threads, model_dir};
+use crate::encoder::Encoder;
+use crate::error::{Error, Result};
+use crate::sha256::sha256_file;
+use crate::train::checkpoint::{self, Meta};
+use crate::train::experiment::{self, ExperimentConfig, Outcome};
+use crate::train::task::Task;
+use crate::train::trainer::predict_probs;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const HELP: &str = "usage: minilm train [options]
+
+Fine-tunes the shared encoder and two heads (task A: topic, task B: sentiment)
+with the synchronous multi-task loop, keeps the best epoch by validation
+macro-F1, evaluates it and writes a checkpoint.
+
+data (defaults: the files data/fetch.sh writes under --data):
+  --data DIR               folder of the default files (data)
+  --task-a-train FILE      task A training pool (r8-train.jsonl)
+  --task-a-val FILE        task A validation pool (default: held out of the training pool)
+  --task-a-test FILE       task A test split (r8-test.jsonl)
+  --task-b-train FILE      (rt-train.jsonl)   --task-b-val FILE (rt-validation.jsonl)
+  --task-b-test FILE       (rt-test.jsonl)
+  --ood FILE[,FILE…]       out-of-domain sets for task B (amazon/imdb/yelp.jsonl)
+  --task-a-name NAME       (topic)            --task-b-name NAME (sentiment)
+  --text-field NAME        (text)             --label-field NAME (label)
+  files may be .jsonl, .csv, .tsv, .tab (Orange) or .json (array)
+sampling:
+  --shots K|all            training examples per class (16)
+  --val-per-class N        validation examples per class (16)
+training:
+  --plan NAME              frozen|heads|last1|last2|all[,freeze-a|,freeze-b] (last2)
+  --epochs N (20)  --max-steps N  --batch-size N per task (16)
+  --lr-encoder X (5e-5)  --lr-heads X (5e-3)  --weight-decay X (0.01)
+  --warmup FRACTION (0.1)  --clip-norm X (1.0, 0 = off)  --loss-weights A,B (1,1)
+  --seed N (0)  --no-dropout  --no-cache  --normalize
+  --config FILE.json       any of the options above as {\"option-name\": value}
+output:
+  --out DIR                checkpoint folder (runs/<plan>)
+  --examples N             predictions to print per task (3)
+  --quiet                  no progress output
+  --model DIR  --threads N";
+
+pub(crate) const VALUED: &[&str] = &[
+    "data",
+    "task-a-train",
+    "task-a-val",
+    "task-a-test",
+    "task-b-train",
+    "task-b-val",
+    "task-b-test",
+    "ood",
+    "task-a-name",
+    "task-b-name",
+    "text-field",
+    "label-field",
+    "shots",
+    "val-per-class",
+    "plan",
+    "epochs",
+    "max-steps",
+    "batch-size",
+    "lr-encoder",
+    "lr-heads",
+    "weight-decay",
+    "warmup",
+    "clip-norm",
+    "loss-weights",
+    "seed",
+    "config",
+    "out",
+    "examples",
+    "model",
+    "threads",
+];
+pub(crate) const SWITCHES: &[&str] = &["no-dropout", "no-cache", "normalize", "quiet", "help"];
+
+/// Parse `--config FILE.json` into extra command-line arguments (given
+/// options win over the file's).
+fn config_args(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| Error::file(path, format!("invalid JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::file(path, "expected a JSON object of options"))?;
+    let mut out = Vec::new();
+    for (k, val) in obj {
+        let k = k.trim_start_matches("--");
+        if SWITCHES.contains(&k) {
+            match val.as_bool() {
+                Some(true) => out.push(format!("--{k}")),
+                Some(false) => {}
+                None => {
+                    return Err(Error::file(
+                        path,
+                        format!("option {k:?} must be true or false"),
+                    ))
+                }
+            }
+        } else if VALUED.contains(&k) && k != "config" {
+            let s = match val {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => {
+                    return Err(Error::file(
+                        path,
+                        format!("option {k:?}: unsupported value {other}"),
+                    ))
+                }
+            };
+            out.push(format!("--{k}={s}"));
+        } else {
+            return Err(Error::file(path, format!("unknown option {k:?}")));
+        }
+    }
+    Ok(out)
+}
+
+/// Build the experiment from the options.
+pub fn experiment_config(args: &Args) -> Result<ExperimentConfig> {
+    let data = PathBuf::from(args.value("data").unwrap_or("data"));
+    let mut cfg = ExperimentConfig::default_in(&data);
+    let path = |k: &str| args.value(k).map(PathBuf::from);
+    let [a, b] = &mut cfg.tasks;
+    if let Some(p) = path("task-a-train") {
+        a.train = p;
+    }
+    if let Some(p) = path("task-a-val") {
+        a.validation = Some(p);
+    }
+    if let Some(p) = path("task-a-test") {
+        a.test = Some(p);
+    }
+    if let Some(p) = path("task-b-train") {
+        b.train = p;
+    }
+    if let Some(p) = path("task-b-val") {
+        b.validation = Some(p);
+    }
+    if let Some(p) = path("task-b-test") {
+        b.test = Some(p);
+    }
+    if let Some(o) = args.value("ood") {
+        b.out_of_domain = o
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
+    }
+    if let Some(n) = args.value("task-a-name") {
+        a.name = n.to_string();
+    }
+    if let Some(n) = args.value("task-b-name") {
+        b.name = n.to_string();
+    }
+    if let Some(f) = args.value("text-field") {
+        cfg.text_field = f.to_string();
+    }
+    if let Some(f) = args.value("label-field") {
+        cfg.label_field = f.to_string();
+    }
+    match args.value("shots") {
+        None => {}
+        Some("all") => cfg.shots = None,
+        Some(_) => cfg.shots = Some(positive(args, "shots")?),
+    }
+    if let Some(n) = args.parsed("val-per-class")? {
+        cfg.val_per_class = n;
+    }
+    let t = &mut cfg.train;
+    if let Some(p) = args.value("plan") {
+        t.plan = p.to_string();
+    }
+    if args.value("epochs").is_some() {
+        t.epochs = positive(args, "epochs")?;
+    }
+    if args.value("max-steps").is_some() {
+        t.max_steps = Some(positive(args, "max-steps")?);
+    }
+    if args.value("batch-size").is_some() {
+        t.batch_size = positive(args, "batch-size")?;
+    }
+    for (k, dst) in [
+        ("lr-encoder", &mut t.lr_encoder),
+        ("lr-heads", &mut t.lr_heads),
+        ("weight-decay", &mut t.weight_decay),
+        ("clip-norm", &mut t.clip_norm),
+    ] {
+        if let Some(v) = args.parsed::<f32>(k)? {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::msg(format!("--{k} must be a finite number ≥ 0")));
+            }
+            *dst = v;
+        }
+    }
+    if let Some(w) = args.parsed::<f32>("warmup")? {
+        if !(0.0..=1.0).contains(&w) {
+            return Err(Error::msg("--warmup must be a fraction in [0, 1]"));
+        }
+        t.warmup = w;
+    }
+    if let Some(w) = args.value("loss-weights") {
+        let v: Vec<f32> = w
+            .split(',')
+            .map(|x| x.trim().parse::<f32>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                Error::msg(format!("--loss-weights: cannot parse {w:?} (expected A,B)"))
+            })?;
+        if v.len() != 2 || v.iter().any(|x| !x.is_finite() || *x < 0.0) {
+            return Err(Error::msg(format!(
+                "--loss-weights: expected two weights ≥ 0, got {w:?}"
+            )));
+        }
+        t.loss_weights = [v[0], v[1]];
+    }
+    if let Some(s) = args.parsed("seed")? {
+        t.seed = s;
+    }
+    t.dropout = !args.switch("no-dropout");
+    t.cache_prefix = !args.switch("no-cache");
+    t.normalize = args.switch("normalize");
+    t.quiet = args.switch("quiet");
+    Ok(cfg)
+}
+
+fn positive(args: &Args, k: &str) -> Result<usize> {
+    match args.parsed::<usize>(k)? {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(Error::msg(format!("--{k} must be a positive integer"))),
+    }
+}
+
+/// Run `minilm train`.
+pub fn run(argv: &[String]) -> Result<()> {
+    let first = Args::parse(argv, VALUED, SWITCHES)?;
+    if first.switch("help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    if let Some(p) = first.positional.first() {
+        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+    }
+    let args = match first.value("config") {
+        Some(c) => {
+            let mut all = config_args(Path::new(c))?;
+            all.extend(argv.iter().cloned());
+            Args::parse(&all, VALUED, SWITCHES)?
+        }
+        None => first,
+    };
+    apply_threads(&args)?;
+    let cfg = experiment_config(&args)?;
+    let out = PathBuf::from(
+        args.value("out")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("runs/{}", cfg.train.plan)),
+    );
+    let shown: usize = args.parsed("examples")?.unwrap_or(3);
+    let dir = model_dir(&args);
+    let quiet = cfg.train.quiet;
+    let say = |s: &str| {
+        if !quiet {
+            eprintln!("{s}");
+        }
+    };
+    say(&format!("loading model from {}", dir.display()));
+    let encoder = Encoder::from_dir(&dir)?;
+    let base_sha = sha256_file(&dir.join("model.safetensors"))?;
+    let plan = crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
+    let hyper = serde_json::json!({"train": cfg.train.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class});
+    let mut saved = false;
+    let mut on_epoch = |model: &crate::train::MultiTaskModel,
+                        log: &crate::train::trainer::EpochLog,
+                        best: bool,
+                        _opt: &crate::train::adamw::AdamW|
+     -> Result<()> {
+        if best {
+            let meta = Meta {
+                base_model_sha256: base_sha.clone(),
+                plan: plan.to_string(),
+                heads: [model.spec(Task::A).clone(), model.spec(Task::B).clone()],
+                normalize: model.normalize(),
+                hyperparameters: hyper.clone(),
+                metrics: serde_json::json!({"epoch": log.epoch, "val_macro_f1": log.val_macro_f1, "score": log.score}),
+                step: 0,
+            };
+            checkpoint::save(&out, model, &plan, &meta, None)?;
+            saved = true;
+        }
+        Ok(())
+    };
+    let mut log = |s: &str| say(s);
+    let outcome = experiment::run(&encoder, &cfg, &mut on_epoch, &mut log)?;
+    if saved {
+        // Rewrite the best checkpoint's metadata with the final evaluation.
+        let meta = Meta {
+            base_model_sha256: base_sha.clone(),
+            plan: plan.to_string(),
+            heads: [
+                outcome.model.spec(Task::A).clone(),
+                outcome.model.spec(Task::B).clone(),
+            ],
+            normalize: outcome.model.normalize(),
+            hyperparameters: hyper.clone(),
+            metrics: outcome.to_json(),
+            step: outcome.report.steps as u64,
+        };
+        checkpoint::save(&out, &outcome.model, &plan, &meta, None)?;
+    }
+    print_outcome(&outcome);
+    if saved {
+        println!("\ncheckpoint: {}", out.display());
+    }
+    print_examples(&encoder, &outcome, &cfg, shown)?;
+    Ok(())
+}
+
+fn print_outcome(o: &Outcome) {
+    let r = &o.report;
+    println!(
+        "\ntrained {} steps in {:.1} s ({:.1} examples/s; prefix cache {:.1} s), best epoch {} (validation score {:.4})",
+        r.steps, r.train_seconds, r.examples_per_second, r.cache_seconds, r.best_epoch, r.best_score
+    );
+    for e in &o.evaluations {
+        println!(
+            "\n== {} · {} · {} examples · accuracy {:.4} · macro-F1 {:.4}\n{}",
+            o.model.spec(e.task).name,
+            e.set,
+            e.metrics.n,
+            e.metrics.accuracy,
+            e.metrics.macro_f1,
+            e.metrics.table()
+        );
+    }
+}
+
+fn print_examples(encoder: &Encoder, o: &Outcome, cfg: &ExperimentConfig, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    println!("\nsome predictions on unseen data:");
+    for t in Task::ALL {
+        let Some(test) = &cfg.tasks[t.index()].test else {
+            continue;
+        };
+        let ds = crate::train::data::read(
+            test,
+            &crate::train::data::ReadOptions::default().fields(&cfg.text_field, &cfg.label_field),
+        )?;
+        let picks: Vec<&crate::train::data::Example> = ds
+            .examples
+            .iter()
+            .step_by((ds.len() / n).max(1))
+            .take(n)
+            .collect();
+        let texts: Vec<&str> = picks.iter().map(|e| e.text.as_str()).collect();
+        let tokens = encoder.tokenize(&texts)?;
+        let probs = predict_probs(&o.model, &tokens, t, 32)?;
+        let spec = o.model.spec(t);
+        for (e, p) in picks.iter().zip(&probs) {
+            let (best, conf) =
+                p.iter()
+                    .enumerate()
+                    .fold((0, 0.0f32), |m, (i, &v)| if v > m.1 { (i, v) } else { m });
+            let short: String = e.text.chars().take(90).collect();
+            let ell = if e.text.chars().count() > 90 {
+                "…"
+            } else {
+                ""
+            };
+            println!(
+                "  {}: {:<10} ({:.2}; true {:<10}) {short}{ell}",
+                spec.name, spec.classes[best], conf, e.label
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! The trainer on a tiny two-task dataset with the real encoder: it learns,
+//! it is deterministic, the frozen-prefix cache changes nothing, and a
+//! checkpoint round-trips to identical predictions.
+
+mod common;
+
+use common::*;
+use minilm::train::checkpoint::{self, Checkpoint, Meta};
+use minilm::train::experiment::new_model;
+use minilm::train::trainer::{
+    evaluate, predict_probs, train, Split, TaskData, TrainConfig, TrainReport,
+};
+use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
+use minilm::Encoder;
+use std::sync::OnceLock;
+
+fn encoder() -> &'static Encoder {
+    static E: OnceLock<Encoder> = OnceLock::new();
+    E.get_or_init(|| Encoder::from_dir(real_model_dir()).unwrap())
+}
+
+const TOPICS: [(&str, usize); 9] = [
+    ("The central bank raised interest rates by half a point.", 0),
+    ("Bond yields climbed after the rate decision.", 0),
+    ("Mortgage rates rose for the third straight week.", 0),
+    ("The tanker carried crude oil across the gulf.", 1),
+    ("Oil prices fell as OPEC output increased.", 1),
+    ("Refineries cut crude purchases this quarter.", 1),
+    ("The company reported record quarterly earnings.", 2),
+    ("Net profit per share doubled from last year.", 2),
+    ("Revenue and earnings beat analyst forecasts.", 2),
+];
+const SENTIMENT: [(&str, usize); 6] = [
+    ("A wonderful, moving film with superb acting.", 1),
+    ("I loved every minute of it.", 1),
+    ("Brilliant and funny from start to finish.", 1),
+    ("A dull, tedious mess of a movie.", 0),
+    ("I hated it and walked out.", 0),
+    ("Boring, predictable and far too long.", 0),
+];
+
+fn specs() -> [HeadSpec; 2] {
+    [
+        HeadSpec::new("topic", &["interest", "crude", "earn"]),
+        HeadSpec::new("sentiment", &["negative", "positive"]),
+    ]
+}
+
+fn split(rows: &[(&str, usize)]) -> Split {
+    let texts: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    Split::new(
+        encoder().tokenizer(),
+        &texts,
+        rows.iter().map(|r| r.1).collect(),
+    )
+    .unwrap()
+}
+
+fn data() -> [TaskData; 2] {
+    [
+        TaskData {
+            train: split(&TOPICS),
+            validation: split(&TOPICS[..3]),
+        },
+        TaskData {
+            train: split(&SENTIMENT),
+            validation: split(&SENTIMENT[..2]),
+        },
+    ]
+}
+
+fn config(plan: &str) -> TrainConfig {
+    TrainConfig {
+        plan: plan.into(),
+        epochs: 6,
+        batch_size: 4,
+        lr_encoder: 1e-4,
+        lr_heads: 2e-2,
+        quiet: true,
+        seed: 7,
+        ..TrainConfig::default()
+    }
+}
+
+fn run(plan: &str, cfg: TrainConfig) -> (MultiTaskModel, TrainReport) {
+    let mut model = new_model(encoder(), specs(), cfg.seed).unwrap();
+    let _ = plan;
+    let report = train(&mut model, &data(), &cfg, &mut |_, _, _, _| Ok(())).unwrap();
+    (model, report)
+}
+
+#[test]
+fn learns_and_fits_the_training_data() {
+    let (model, report) = run("last2", config("last2"));
+    let first = report.step_losses[..3].iter().sum::<f64>() / 3.0;
+    let n = report.step_losses.len();
+    let last = report.step_losses[n - 3..].iter().sum::<f64>() / 3.0;
+    assert!(
+        last < 0.5 * first,
+        "loss did not fall: first steps {first:.4}, last steps {last:.4}"
+    );
+    let d = data();
+    for t in Task::ALL {
+        let m = evaluate(&model, &d[t.index()].train, t).unwrap();
+        assert_eq!(
+            m.accuracy,
+            1.0,
+            "task {t} does not fit its training data:\n{}",
+            m.table()
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_loss_curve_and_cache_changes_nothing() {
+    let (_, a) = run("last2", config("last2"));
+    let (_, b) = run("last2", config("last2"));
+    assert_eq!(a.step_losses, b.step_losses, "same seed, different losses");
+    let (_, c) = run(
+        "last2",
+        TrainConfig {
+            cache_prefix: false,
+            ..config("last2")
+        },
+    );
+    assert_eq!(
+        a.step_losses, c.step_losses,
+        "the frozen-prefix cache changed the losses"
+    );
+    let (_, d) = run(
+        "last2",
+        TrainConfig {
+            seed: 8,
+            ..config("last2")
+        },
+    );
+    assert_ne!(a.step_losses, d.step_losses, "the seed has no effect");
+}
+
+#[test]
+fn every_plan_trains_only_its_tensors() {
+    let base = new_model(encoder(), specs(), 7).unwrap();
+    for name in ["frozen", "heads", "last1", "all", "last2,freeze-a"] {
+        let (model, report) = run(
+            name,
+            TrainConfig {
+                epochs: 1,
+                ..config(name)
+            },
+        );
+        let plan = Plan::parse(name, 6).unwrap();
+        let trained = plan.trainable_names(384, 1536);
+        for (tensor, t) in model.params().iter() {
+            let before = base.params().get(tensor);
+            let changed = before.data != t.data;
+            assert_eq!(
+                changed,
+                trained.iter().any(|n| n == tensor),
+                "plan {name}: tensor {tensor} changed = {changed}"
+            );
+        }
+        assert_eq!(
+            report.steps == 0,
+            name == "frozen",
+            "plan {name}: {} steps",
+            report.steps
+        );
+    }
+}
+
+#[test]
+fn checkpoint_round_trip_gives_identical_predictions() {
+    let (model, _) = run(
+        "last2",
+        TrainConfig {
+            epochs: 2,
+            ..config("last2")
+        },
+    );
+    let dir = temp_dir("ckpt");
+    let ckpt_dir = dir.join("run");
+    let base_sha =
+        minilm::sha256::sha256_file(&real_model_dir().join("model.safetensors")).unwrap();
+    let meta = Meta {
+        base_model_sha256: base_sha,
+        plan: "last2".into(),
+        heads: specs(),
+        normalize: false,
+        hyperparameters: serde_json::json!({}),
+        metrics: serde_json::json!({}),
+        step: 3,
+    };
+    let plan = Plan::parse("last2", 6).unwrap();
+    checkpoint::save(&ckpt_dir, &model, &plan, &meta, None).unwrap();
+    // Saving again replaces the checkpoint in one piece.
+    checkpoint::save(&ckpt_dir, &model, &plan, &meta, None).unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "temporary folders left behind: {leftovers:?}"
+    );
+
+    let ck = Checkpoint::read(&ckpt_dir).unwrap();
+    assert_eq!(ck.meta, meta);
+    ck.check_base(&real_model_dir().join("model.safetensors"))
+        .unwrap();
+    let loaded = ck
+        .into_model(encoder().params(), encoder().config())
+        .unwrap();
+    let texts = [
+        "Oil output rose.",
+        "What a delightful film.",
+        "Earnings per share fell.",
+    ];
+    let tokens = encoder().tokenize(&texts).unwrap();
+    for t in Task::ALL {
+        assert_eq!(
+            predict_probs(&model, &tokens, t, 8).unwrap(),
+            predict_probs(&loaded, &tokens, t, 8).unwrap(),
+            "task {t}: predictions differ after reload"
+        );
+    }
+
+    // Another base model is refused; a corrupted tensor file is detected.
+    let other = dir.join("other.safetensors");
+    std::fs::write(&other, b"not the base model").unwrap();
+    let e = ck.check_base(&other).unwrap_err().to_string();
+    assert!(e.contains("checkpoint was trained on base model"), "{e}");
+    let st = ckpt_dir.join("trained.safetensors");
+    let mut bytes = std::fs::read(&st).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    std::fs::write(&st, bytes).unwrap();
+    let e = Checkpoint::read(&ckpt_dir).unwrap_err().to_string();
+    assert!(
+        e.contains("trained.safetensors") && e.contains("do not match the sha256"),
+        "{e}"
+    );
+}
+
+#[test]
+fn failed_checkpoint_write_leaves_the_previous_one() {
+    let dir = temp_dir("ckpt-fail");
+    let good = dir.join("ckpt");
+    checkpoint::write_dir_atomically(&good, &[("a.txt", b"first".to_vec())]).unwrap();
+    // A file name that cannot be created makes the write fail half-way.
+    let r = checkpoint::write_dir_atomically(
+        &good,
+        &[("b.txt", b"second".to_vec()), ("no/such/dir.txt", vec![])],
+    );
+    assert!(r.is_err());
+    assert_eq!(std::fs::read(good.join("a.txt")).unwrap(), b"first");
+    assert!(!good.join("b.txt").exists());
+}
