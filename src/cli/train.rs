@@ -37,7 +37,7 @@ sampling:
   --val-per-class N        validation examples per class (16)
 training:
   --plan NAME              frozen|heads|last1|last2|all[,freeze-a|,freeze-b] (last2)
-  --epochs N (20)  --max-steps N  --batch-size N per task (16)
+  --epochs N (10)  --max-steps N  --batch-size N per task (16)
   --lr-encoder X (5e-5)  --lr-heads X (5e-3)  --weight-decay X (0.01)
   --warmup FRACTION (0.1)  --clip-norm X (1.0, 0 = off)  --loss-weights A,B (1,1)
   --seed N (0)  --no-dropout  --no-cache  --normalize

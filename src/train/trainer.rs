@@ -61,7 +61,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             plan: super::plan::DEFAULT_PLAN.to_string(),
-            epochs: 20,
+            epochs: 10,
             max_steps: None,
             batch_size: 16,
             lr_encoder: 5e-5,
@@ -201,7 +201,6 @@ pub fn train(
     let total_steps = cfg.max_steps.unwrap_or(cfg.epochs * steps_per_epoch);
     let epochs = total_steps.div_ceil(steps_per_epoch.max(1));
     let warmup = (cfg.warmup * total_steps as f32).round() as usize;
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
     let mut grads = Grads::new(model.params(), &plan);
     let mut opt = AdamW::new(
         AdamWConfig {
@@ -239,7 +238,10 @@ pub fn train(
     let val_cache = [cached(&data[0].validation)?, cached(&data[1].validation)?];
     report.cache_seconds = t0.elapsed().as_secs_f64();
 
-    let mut orders = [BatchOrder::default(), BatchOrder::default()];
+    let mut orders = [
+        BatchOrder::new(cfg.seed, Task::A),
+        BatchOrder::new(cfg.seed, Task::B),
+    ];
     let mut best: Option<ParamStore> = None;
     // The bar counts examples (both tasks); the last batch of an order may be short.
     let per_step: usize = data.iter().map(|d| d.train.len().min(cfg.batch_size)).sum();
@@ -255,7 +257,7 @@ pub fn train(
             let mut batches = Vec::new();
             for t in Task::ALL {
                 let split = &data[t.index()].train;
-                let idx = orders[t.index()].next(split, cfg.batch_size, &mut rng);
+                let idx = orders[t.index()].next(split, cfg.batch_size);
                 examples += idx.len();
                 batches.push((t, idx));
             }
@@ -297,7 +299,7 @@ pub fn train(
                 cfg.loss_weights,
                 &plan,
                 mode,
-                &mut rng,
+                &mut step_rng(cfg.seed, step),
                 &mut grads,
             )?;
             let norm = grads.global_norm();
@@ -454,23 +456,51 @@ fn token_batch(model: &MultiTaskModel, split: &Split, idx: &[usize]) -> Result<T
     )
 }
 
-/// Shuffled batches of one task, grouped by length: each epoch's order is a
-/// fresh shuffle, cut into windows of 8 batches that are sorted by length
-/// and batched, then the batches are shuffled. The smaller task simply asks
-/// for more batches than it has and starts a new order (it cycles).
-#[derive(Default)]
+/// Every random draw of a run comes from a generator seeded by the run's
+/// seed and a position (the step, or a task's pass over its data), never
+/// from one long-lived stream: a run can then be resumed at any step and
+/// continue exactly as if it had not stopped.
+fn seeded(seed: u64, stream: u64, index: u64) -> Xoshiro256PlusPlus {
+    // SplitMix64-style mixing of the three numbers into one seed.
+    let mut z = seed
+        ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ index.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
+}
+
+/// The dropout generator of optimizer step `step`.
+fn step_rng(seed: u64, step: usize) -> Xoshiro256PlusPlus {
+    seeded(seed, 1, step as u64)
+}
+
+/// Shuffled batches of one task, grouped by length: each pass over the data
+/// is a fresh shuffle (seeded by the run's seed, the task and the pass), cut
+/// into windows of 8 batches that are sorted by length and batched, then the
+/// batches are shuffled. The smaller task simply asks for more batches than
+/// it has and starts a new pass (it cycles).
 struct BatchOrder {
+    seed: u64,
+    task: Task,
+    pass: u64,
     batches: Vec<Vec<usize>>,
 }
 
 impl BatchOrder {
-    fn next(
-        &mut self,
-        split: &Split,
-        batch_size: usize,
-        rng: &mut Xoshiro256PlusPlus,
-    ) -> Vec<usize> {
+    fn new(seed: u64, task: Task) -> Self {
+        BatchOrder {
+            seed,
+            task,
+            pass: 0,
+            batches: Vec::new(),
+        }
+    }
+
+    fn next(&mut self, split: &Split, batch_size: usize) -> Vec<usize> {
         if self.batches.is_empty() {
+            let rng = &mut seeded(self.seed, 2 + self.task.index() as u64, self.pass);
+            self.pass += 1;
             let mut idx: Vec<usize> = (0..split.len()).collect();
             idx.shuffle(rng);
             let mut batches = Vec::new();
