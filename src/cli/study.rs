@@ -44,7 +44,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         return Ok(());
     }
     apply_threads(&args)?;
-    let base = experiment_config(&args)?;
+    let base = experiment_config(&args, false)?;
     let list = |k: &str, d: &str| -> Vec<String> {
         args.value(k)
             .unwrap_or(d)

@@ -129,8 +129,9 @@ fn config_args(path: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Build the experiment from the options.
-pub fn experiment_config(args: &Args) -> Result<ExperimentConfig> {
+/// Build the experiment from the options (`--shots` is read unless
+/// `with_shots` is false, as in the study, which takes a list).
+pub fn experiment_config(args: &Args, with_shots: bool) -> Result<ExperimentConfig> {
     let data = PathBuf::from(args.value("data").unwrap_or("data"));
     let mut cfg = ExperimentConfig::default_in(&data);
     let path = |k: &str| args.value(k).map(PathBuf::from);
@@ -172,7 +173,7 @@ pub fn experiment_config(args: &Args) -> Result<ExperimentConfig> {
     if let Some(f) = args.value("label-field") {
         cfg.label_field = f.to_string();
     }
-    match args.value("shots") {
+    match args.value("shots").filter(|_| with_shots) {
         None => {}
         Some("all") => cfg.shots = None,
         Some(_) => cfg.shots = Some(positive(args, "shots")?),
@@ -263,7 +264,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         None => first,
     };
     apply_threads(&args)?;
-    let cfg = experiment_config(&args)?;
+    let cfg = experiment_config(&args, true)?;
     let out = PathBuf::from(
         args.value("out")
             .map(str::to_string)
