@@ -535,3 +535,110 @@ fn cli_similarity_json_lines() {
     let bad = minilm(&["similarity", "--input", "-"], b"{\"a\":\"x\"}\n");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("<stdin>:1: missing \"b\" field"));
 }
+
+#[cfg(feature = "train")]
+#[test]
+fn cli_inspect_checkpoint_adds_heads_of_the_fine_tuned_model() {
+    use minilm::model::TokenBatch;
+    use minilm::train::checkpoint::{self, Meta};
+    use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
+    let enc = encoder();
+    let specs = [
+        HeadSpec::new("topic", &["world", "sports", "business"]),
+        HeadSpec::new("sentiment", &["negative", "positive"]),
+    ];
+    let mut model = MultiTaskModel::new(enc.params(), enc.config(), specs.clone()).unwrap();
+    // "Fine-tune" the last layer: with the base weights the logits would differ.
+    let bias = model
+        .params_mut()
+        .get_mut("encoder.layer.5.output.dense.bias")
+        .unwrap();
+    bias.data.iter_mut().step_by(3).for_each(|v| *v += 0.5);
+    model.refresh_all();
+    let plan = Plan::parse("last1", 6).unwrap();
+    let meta = Meta {
+        base_model_sha256: minilm::sha256::sha256_file(&real_model_dir().join("model.safetensors"))
+            .unwrap(),
+        plan: "last1".into(),
+        heads: specs,
+        normalize: false,
+        hyperparameters: serde_json::json!({}),
+        metrics: serde_json::json!({}),
+        step: 1,
+    };
+    let dir = temp_dir("inspect-ckpt");
+    let ckpt = dir.join("ckpt");
+    checkpoint::save(&ckpt, &model, &plan, &meta, None).unwrap();
+
+    let out = stdout(&minilm(
+        &[
+            "inspect",
+            "--json",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            SENTENCE,
+        ],
+        b"",
+    ));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let heads = v["heads"].as_array().unwrap();
+    assert_eq!(heads.len(), 2);
+    let tokens = enc.tokenize(&[SENTENCE]).unwrap();
+    let batch = TokenBatch::new(
+        [(tokens[0].ids.as_slice(), tokens[0].type_ids.as_slice())],
+        enc.config(),
+    )
+    .unwrap();
+    for (head, t) in heads.iter().zip(Task::ALL) {
+        assert_eq!(head["task"], model.spec(t).name.as_str());
+        let want: Vec<f64> = model.forward(&batch, t).iter().map(|&x| x as f64).collect();
+        let got: Vec<f32> = head["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_close(
+            &format!("{} logits vs MultiTaskModel::forward", head["task"]),
+            &got,
+            &want,
+            1e-5,
+            1e-5,
+        );
+        // ... and not what the base encoder would give.
+        let base = model
+            .head(t)
+            .forward(&trace(enc, SENTENCE).unwrap().pooled, 1);
+        assert!(
+            max_abs_diff(&base, &got).0 > 1e-3,
+            "the checkpoint's encoder was not used"
+        );
+        let p: f64 = head["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 1e-5, "probabilities sum to {p}");
+    }
+    let text = stdout(&minilm(
+        &["inspect", "--checkpoint", ckpt.to_str().unwrap(), SENTENCE],
+        b"",
+    ));
+    assert!(text.contains("head \"sentiment\" (predicted: "), "{text}");
+    let page = dir.join("p.html");
+    let _ = stdout(&minilm(
+        &[
+            "inspect",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--html",
+            page.to_str().unwrap(),
+            SENTENCE,
+        ],
+        b"",
+    ));
+    assert!(std::fs::read_to_string(&page)
+        .unwrap()
+        .contains("<h2>6. Task heads</h2>"));
+}

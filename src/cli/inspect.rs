@@ -4,13 +4,15 @@
 use super::args::Args;
 use super::jsonl::{open_input, JsonlReader};
 use super::load_encoder;
+use crate::encoder::Encoder;
 use crate::error::{Error, Result};
-use crate::inspect::{dump, html, trace, Summary};
+use crate::inspect::report::HeadOutput;
+use crate::inspect::{dump, html, trace, Summary, Trace};
 use std::io::Write;
 use std::path::Path;
 
 const HELP: &str = "usage: minilm inspect [TEXT ...] [--input FILE] [--json] [--html FILE] [--dump FILE.safetensors]
-                      [--model DIR] [--threads N]
+                      [--checkpoint DIR] [--model DIR] [--threads N]
 
 Runs each text through the model and reports, for it:
   word pieces with ids, character offsets and their share of the mean-pooled
@@ -27,15 +29,58 @@ or standard input.
   --dump FILE  write every intermediate tensor of the forward pass as
                safetensors, named after the Hugging Face modules (one text;
                names in docs/internals.md)
+  --checkpoint DIR  a checkpoint of `minilm train`: trace its fine-tuned
+               encoder and add each task head's logits and probabilities
 With --html or --dump the report is printed only when --json is given.";
+
+#[cfg(feature = "train")]
+const VALUED: &[&str] = &["input", "html", "dump", "model", "threads", "checkpoint"];
+#[cfg(not(feature = "train"))]
+const VALUED: &[&str] = &["input", "html", "dump", "model", "threads"];
+
+/// Computes the task heads' outputs of a traced sentence (none without a checkpoint).
+type HeadsFn = Box<dyn Fn(&Trace) -> Vec<HeadOutput>>;
+
+/// The encoder to trace, and the heads: with `--checkpoint DIR`, the
+/// checkpoint's fine-tuned encoder and its two heads.
+fn load(args: &Args) -> Result<(Encoder, HeadsFn)> {
+    #[cfg(feature = "train")]
+    if args.value("checkpoint").is_some() {
+        use crate::train::Task;
+        let (base, model) = super::load_checkpoint(args)?;
+        let encoder = Encoder::from_parts(
+            base.config().clone(),
+            base.pipeline().clone(),
+            model.params().clone(),
+            base.tokenizer().clone(),
+        );
+        let heads = move |tr: &Trace| -> Vec<HeadOutput> {
+            // The heads read the embedding the trainer gave them: pooled, or normalised.
+            let e = if model.normalize() {
+                &tr.normalized
+            } else {
+                &tr.pooled
+            };
+            Task::ALL
+                .iter()
+                .map(|&t| {
+                    let spec = model.spec(t);
+                    HeadOutput::new(
+                        spec.name.clone(),
+                        spec.classes.clone(),
+                        model.head(t).forward(e, 1),
+                    )
+                })
+                .collect()
+        };
+        return Ok((encoder, Box::new(heads)));
+    }
+    Ok((load_encoder(args)?, Box::new(|_: &Trace| Vec::new())))
+}
 
 /// Run `minilm inspect`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(
-        argv,
-        &["input", "html", "dump", "model", "threads"],
-        &["json", "help"],
-    )?;
+    let args = Args::parse(argv, VALUED, &["json", "help"])?;
     if args.switch("help") {
         println!("{HELP}");
         return Ok(());
@@ -48,7 +93,7 @@ pub fn run(argv: &[String]) -> Result<()> {
     if let Some(i) = args.positional.iter().position(|t| t.trim().is_empty()) {
         return Err(Error::msg(format!("text {} is empty", i + 1)));
     }
-    let encoder = load_encoder(&args)?;
+    let (encoder, heads) = load(&args)?;
     // (text, the JSON Lines record it came from)
     let inputs: Vec<(String, Option<super::jsonl::Record>)> = if args.positional.is_empty() {
         let (input, name) = open_input(args.value("input"))?;
@@ -77,7 +122,8 @@ pub fn run(argv: &[String]) -> Result<()> {
     let io_err = |e: std::io::Error| Error::msg(format!("<stdout>: {e}"));
     for (k, (text, record)) in inputs.iter().enumerate() {
         let tr = trace(&encoder, text)?;
-        let summary = Summary::of(&tr);
+        let mut summary = Summary::of(&tr);
+        summary.heads = heads(&tr);
         if let Some(p) = args.value("html") {
             write_html(&tr, &summary, Path::new(p))?;
             eprintln!("wrote {p}");

@@ -224,6 +224,43 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
     }
     s.push_str("</tbody>\n</table>\n</section>\n");
 
+    // 6. The task heads of a checkpoint.
+    if !summary.heads.is_empty() {
+        s.push_str(
+            "<section id=\"heads\">\n<h2>6. Task heads</h2>\n<p class=\"note\">The checkpoint's linear heads on the sentence \
+             embedding: logits z = e&middot;W<sup>T</sup> + b and probabilities softmax(z).</p>\n",
+        );
+        for head in &summary.heads {
+            let _ = write!(
+                s,
+                "<h3>{}</h3>\n<table class=\"head\">\n<thead><tr><th>class</th><th>logit</th><th>probability</th><th></th></tr></thead>\n<tbody>\n",
+                escape(&head.task)
+            );
+            for (k, ((c, l), p)) in head
+                .classes
+                .iter()
+                .zip(&head.logits)
+                .zip(&head.probs)
+                .enumerate()
+            {
+                let best = if k == head.predicted() {
+                    " class=\"best\""
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    s,
+                    "<tr{best}><td>{}</td><td class=\"num\">{l:.4}</td><td class=\"num\">{p:.4}</td>\
+                     <td><svg width=\"200\" height=\"10\"><rect width=\"{:.1}\" height=\"10\" fill=\"#1d4ed8\"/></svg></td></tr>",
+                    escape(c),
+                    200.0 * p
+                );
+            }
+            s.push_str("</tbody>\n</table>\n");
+        }
+        s.push_str("</section>\n");
+    }
+
     // Data for the detailed view, then the script that draws it.
     let probs: Vec<Vec<Vec<f64>>> = (0..layers)
         .map(|n| {
@@ -289,12 +326,12 @@ fn share_chart(summary: &Summary, contrib_norms: &[f32]) -> String {
             (x_of(share), x0)
         };
         let color = if share >= 0.0 { "#1d4ed8" } else { "#dc2626" };
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"lbl\">{}</text>\
              <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"5\" fill=\"#c5c9d0\"><title>|x_t/L| / |p| = {rel:.3}</title></rect>\
              <rect x=\"{a:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"11\" fill=\"{color}\"><title>share {share:.4}</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"val\">{share:.3}</text>\n",
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"val\">{share:.3}</text>",
             label_w - 8.0,
             y + 12.0,
             escape(&p.piece),
@@ -365,6 +402,8 @@ td.tok, .tok { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 .cell.selected svg { outline: 3px solid #f59e0b; }
 svg.shares .lbl { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; }
 svg.shares .val { font-size: 11px; fill: #4b5563; }
+tr.best td { font-weight: 600; }
+h3 { font-size: 15px; margin: 14px 0 2px; }
 footer { margin-top: 32px; font-size: 12px; color: #6b7280; border-top: 1px solid #e5e7eb; padding-top: 8px; }
 "##;
 

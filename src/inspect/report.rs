@@ -18,6 +18,41 @@ pub struct Piece {
     pub chars: Option<(usize, usize)>,
 }
 
+/// One task head's output for the traced sentence (`--checkpoint`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeadOutput {
+    /// The task's name (e.g. `topic`).
+    pub task: String,
+    /// Class names, in logit order.
+    pub classes: Vec<String>,
+    /// `e·Wᵀ + b` of the sentence embedding `e`.
+    pub logits: Vec<f32>,
+    /// softmax(logits).
+    pub probs: Vec<f32>,
+}
+
+impl HeadOutput {
+    /// A head's output from its logits (the probabilities are computed in f64).
+    pub fn new(task: String, classes: Vec<String>, logits: Vec<f32>) -> Self {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let z: f64 = logits.iter().map(|&v| (v as f64 - max).exp()).sum();
+        let probs = logits
+            .iter()
+            .map(|&v| ((v as f64 - max).exp() / z) as f32)
+            .collect();
+        HeadOutput {
+            task,
+            classes,
+            logits,
+            probs,
+        }
+    }
+    /// Index of the most probable class.
+    pub fn predicted(&self) -> usize {
+        argmax(&self.probs)
+    }
+}
+
 /// Summaries of one traced sentence.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -36,6 +71,8 @@ pub struct Summary {
     pub pooled_norm: f32,
     /// Each token's share of the pooled embedding, see [`pooling_shares`].
     pub shares: Vec<f32>,
+    /// The task heads' outputs, when a checkpoint was given (else empty).
+    pub heads: Vec<HeadOutput>,
 }
 
 /// Each token's share of the mean-pooled embedding `p = Σ_t x_t / L`:
@@ -125,6 +162,7 @@ impl Summary {
             argmax: argmax_all,
             pooled_norm: norm(&trace.pooled),
             shares: pooling_shares(last, &trace.pooled),
+            heads: Vec::new(),
         }
     }
 
@@ -153,13 +191,27 @@ impl Summary {
                 })
             })
             .collect();
-        json!({
+        let mut v = json!({
             "text": text,
             "tokens": tokens,
             "embeddings_norm": self.hidden_norms[0],
             "layers": layers,
             "pooled_norm": self.pooled_norm,
-        })
+        });
+        if !self.heads.is_empty() {
+            let heads: Vec<Value> = self
+                .heads
+                .iter()
+                .map(|h| {
+                    json!({
+                        "task": h.task, "classes": h.classes, "logits": h.logits,
+                        "probabilities": h.probs, "predicted": h.classes[h.predicted()],
+                    })
+                })
+                .collect();
+            v["heads"] = Value::Array(heads);
+        }
+        v
     }
 
     /// The summaries as aligned plain text.
@@ -256,6 +308,29 @@ impl Summary {
             "\npooled embedding norm (before L2 normalisation): {:.4}",
             self.pooled_norm
         );
+        for head in &self.heads {
+            let cw = head
+                .classes
+                .iter()
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            let _ = writeln!(
+                s,
+                "\nhead {:?} (predicted: {}):",
+                head.task,
+                head.classes[head.predicted()]
+            );
+            let _ = writeln!(
+                s,
+                "  {:<cw$}  {:>9}  {:>11}",
+                "class", "logit", "probability"
+            );
+            for ((c, l), p) in head.classes.iter().zip(&head.logits).zip(&head.probs) {
+                let _ = writeln!(s, "  {c:<cw$}  {l:>9.4}  {p:>11.4}");
+            }
+        }
         s
     }
 }
