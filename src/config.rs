@@ -45,10 +45,12 @@ impl BertConfig {
     /// Parse an already-read `config.json` object; the error is the bare message.
     pub fn from_json(v: &Value) -> std::result::Result<Self, String> {
         let usize_field = |name: &str| -> std::result::Result<usize, String> {
-            let x = v.get(name).ok_or_else(|| format!("missing field {name:?}"))?;
-            let n = x
-                .as_u64()
-                .ok_or_else(|| format!("field {name:?} must be a non-negative integer, found {x}"))?;
+            let x = v
+                .get(name)
+                .ok_or_else(|| format!("missing field {name:?}"))?;
+            let n = x.as_u64().ok_or_else(|| {
+                format!("field {name:?} must be a non-negative integer, found {x}")
+            })?;
             if n == 0 || n > 1 << 24 {
                 return Err(format!("field {name:?} = {n} is out of range"));
             }
@@ -59,7 +61,9 @@ impl BertConfig {
                 None => Ok(0.1),
                 Some(x) => match x.as_f64() {
                     Some(p) if (0.0..1.0).contains(&p) => Ok(p as f32),
-                    _ => Err(format!("field {name:?} must be a probability in [0, 1), found {x}")),
+                    _ => Err(format!(
+                        "field {name:?} must be a probability in [0, 1), found {x}"
+                    )),
                 },
             }
         };
@@ -72,14 +76,20 @@ impl BertConfig {
         }
         if let Some(p) = v.get("position_embedding_type") {
             if p.as_str() != Some("absolute") {
-                return Err(format!("position_embedding_type {p} is not supported (only \"absolute\")"));
+                return Err(format!(
+                    "position_embedding_type {p} is not supported (only \"absolute\")"
+                ));
             }
         }
         let eps = match v.get("layer_norm_eps") {
             None => 1e-12,
             Some(x) => match x.as_f64() {
                 Some(e) if e > 0.0 && e < 1.0 => e as f32,
-                _ => return Err(format!("field \"layer_norm_eps\" must be in (0, 1), found {x}")),
+                _ => {
+                    return Err(format!(
+                        "field \"layer_norm_eps\" must be in (0, 1), found {x}"
+                    ))
+                }
             },
         };
         let c = BertConfig {
@@ -130,38 +140,69 @@ impl PipelineConfig {
     /// and `modules.json` of a model folder; absent files mean the defaults of
     /// all-MiniLM-L6-v2 (256 word pieces, mean pooling, normalised).
     pub fn from_dir(dir: &Path, bert: &BertConfig) -> Result<Self> {
-        let mut cfg = PipelineConfig { max_seq_length: 256, pooling: Pooling::Mean, normalize: true };
-        let sb = dir.join("sentence_bert_config.json");
-        if sb.exists() {
-            let v = read_json(&sb)?;
+        Self::from_sources(bert, |name| {
+            let path = dir.join(name);
+            Ok(match path.exists() {
+                true => Some((read_json(&path)?, path)),
+                false => None,
+            })
+        })
+    }
+
+    /// As [`PipelineConfig::from_dir`], with the files supplied by `load`:
+    /// given a path relative to the model folder (e.g. `1_Pooling/config.json`),
+    /// it returns the parsed file and the path that names it in errors, or
+    /// `None` when the file is absent (used for a model built into the binary).
+    pub fn from_sources(
+        bert: &BertConfig,
+        load: impl Fn(&str) -> Result<Option<(Value, std::path::PathBuf)>>,
+    ) -> Result<Self> {
+        let mut cfg = PipelineConfig {
+            max_seq_length: 256,
+            pooling: Pooling::Mean,
+            normalize: true,
+        };
+        if let Some((v, sb)) = load("sentence_bert_config.json")? {
             if let Some(x) = v.get("max_seq_length") {
-                let n = x
-                    .as_u64()
-                    .ok_or_else(|| Error::file(&sb, format!("max_seq_length must be an integer, found {x}")))?;
+                let n = x.as_u64().ok_or_else(|| {
+                    Error::file(&sb, format!("max_seq_length must be an integer, found {x}"))
+                })?;
                 if n < 2 || n as usize > bert.max_position_embeddings {
                     return Err(Error::file(
                         &sb,
-                        format!("max_seq_length {n} must be in 2..={}", bert.max_position_embeddings),
+                        format!(
+                            "max_seq_length {n} must be in 2..={}",
+                            bert.max_position_embeddings
+                        ),
                     ));
                 }
                 cfg.max_seq_length = n as usize;
             }
         }
-        let pool = dir.join("1_Pooling").join("config.json");
-        if pool.exists() {
-            let v = read_json(&pool)?;
+        if let Some((v, pool)) = load("1_Pooling/config.json")? {
             let on = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
-            let others = ["pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"];
+            let others = [
+                "pooling_mode_cls_token",
+                "pooling_mode_max_tokens",
+                "pooling_mode_mean_sqrt_len_tokens",
+                "pooling_mode_weightedmean_tokens",
+                "pooling_mode_lasttoken",
+            ];
             if !on("pooling_mode_mean_tokens") || others.iter().any(|k| on(k)) {
-                return Err(Error::file(&pool, "only mean pooling (pooling_mode_mean_tokens alone) is supported"));
+                return Err(Error::file(
+                    &pool,
+                    "only mean pooling (pooling_mode_mean_tokens alone) is supported",
+                ));
             }
         }
-        let modules = dir.join("modules.json");
-        if modules.exists() {
-            let v = read_json(&modules)?;
-            let list = v.as_array().ok_or_else(|| Error::file(&modules, "expected a JSON array of modules"))?;
+        if let Some((v, modules)) = load("modules.json")? {
+            let list = v
+                .as_array()
+                .ok_or_else(|| Error::file(&modules, "expected a JSON array of modules"))?;
             cfg.normalize = list.iter().any(|m| {
-                m.get("type").and_then(Value::as_str).is_some_and(|t| t.ends_with(".Normalize"))
+                m.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.ends_with(".Normalize"))
             });
         }
         Ok(cfg)
@@ -208,6 +249,8 @@ mod tests {
         }
         let mut v = base();
         v.as_object_mut().unwrap().remove("vocab_size");
-        assert!(BertConfig::from_json(&v).unwrap_err().contains("missing field \"vocab_size\""));
+        assert!(BertConfig::from_json(&v)
+            .unwrap_err()
+            .contains("missing field \"vocab_size\""));
     }
 }

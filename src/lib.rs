@@ -9,6 +9,8 @@
 //! ```
 
 pub mod config;
+#[cfg(feature = "embed-model")]
+pub mod embedded;
 pub mod encoder;
 pub mod error;
 pub mod model;

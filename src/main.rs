@@ -7,6 +7,7 @@ const USAGE: &str = "usage: minilm <command> [options]
 commands:
   embed        sentence embeddings for JSON Lines input
   similarity   cosine similarity of a text with others (or of JSON Lines pairs)
+  convert      a copy of the model folder with bf16 / f16 weights
   inspect      what the model does with a text: tokens, attention, norms, HTML page, tensor dump
   prepare-data convert the raw labelled data (data/fetch.sh) to JSON Lines
 ";
@@ -27,6 +28,7 @@ fn main() {
         "prepare-data" => cli::prepare_data::run(rest),
         "embed" => cli::embed::run(rest),
         "similarity" => cli::similarity::run(rest),
+        "convert" => cli::convert::run(rest),
         #[cfg(feature = "train")]
         "train" => cli::train::run(rest),
         #[cfg(feature = "train")]

@@ -130,17 +130,31 @@ impl ParamStore {
         &self,
         metadata: Option<std::collections::HashMap<String, String>>,
     ) -> Vec<u8> {
+        self.to_safetensors_as(Dtype::F32, metadata)
+    }
+
+    /// Every tensor as little-endian `dtype` in safetensors format: F32, or
+    /// F16 / BF16 rounded to nearest even (any other dtype is written as F32).
+    pub fn to_safetensors_as(
+        &self,
+        dtype: Dtype,
+        metadata: Option<std::collections::HashMap<String, String>>,
+    ) -> Vec<u8> {
+        let dtype = match dtype {
+            Dtype::F16 | Dtype::BF16 => dtype,
+            _ => Dtype::F32,
+        };
         let bytes: Vec<(&str, &Tensor, Vec<u8>)> = self
             .iter()
-            .map(|(n, t)| (n, t, t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .map(|(n, t)| (n, t, narrow(dtype, &t.data)))
             .collect();
         let views = bytes.iter().map(|(n, t, b)| {
-            let view = safetensors::tensor::TensorView::new(Dtype::F32, t.shape.clone(), b)
+            let view = safetensors::tensor::TensorView::new(dtype, t.shape.clone(), b)
                 .expect("shape and byte length agree by construction");
             (n.to_string(), view)
         });
         safetensors::tensor::serialize(views, metadata)
-            .expect("serialising in-memory F32 tensors cannot fail")
+            .expect("serialising in-memory tensors cannot fail")
     }
 
     /// Every tensor of a safetensors file (F32, F16 or BF16, widened), with
@@ -171,42 +185,53 @@ impl ParamStore {
     }
 }
 
-/// Decode little-endian F32, F16 or BF16 bytes to f32.
-fn widen(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
+/// Decode little-endian F32, F16 or BF16 bytes to f32. The 16-bit formats
+/// are widened by `minilm_kernels::convert` (F16C / SIMD where present).
+pub(crate) fn widen(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
+    use minilm_kernels::convert;
+    let halves = || -> Vec<u16> {
+        bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect()
+    };
     match dtype {
         Dtype::F32 => Ok(bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect()),
-        Dtype::BF16 => Ok(bytes
-            .chunks_exact(2)
-            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
-            .collect()),
-        Dtype::F16 => Ok(bytes
-            .chunks_exact(2)
-            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-            .collect()),
+        Dtype::BF16 => {
+            let h = halves();
+            let mut out = vec![0.0; h.len()];
+            convert::bf16_to_f32(&h, &mut out);
+            Ok(out)
+        }
+        Dtype::F16 => {
+            let h = halves();
+            let mut out = vec![0.0; h.len()];
+            convert::f16_to_f32(&h, &mut out);
+            Ok(out)
+        }
         other => Err(format!("dtype {other:?}, expected F32, F16 or BF16")),
     }
 }
 
+/// Encode f32 values as little-endian `dtype` (F32, F16 or BF16; the 16-bit
+/// formats round to nearest even, out-of-range values become ±inf).
+pub(crate) fn narrow(dtype: Dtype, data: &[f32]) -> Vec<u8> {
+    use minilm_kernels::convert;
+    let mut h = vec![0u16; data.len()];
+    match dtype {
+        Dtype::BF16 => convert::f32_to_bf16(data, &mut h),
+        Dtype::F16 => convert::f32_to_f16(data, &mut h),
+        _ => return data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+    h.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
 /// IEEE binary16 to f32, exact for every input (normals, subnormals, inf, NaN).
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h as u32) & 0x8000) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x3ff) as u32;
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: value = m · 2^-24.
-            let v = m as f32 * (1.0 / 16_777_216.0);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, 0) => sign | 0x7f80_0000,
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 112) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
+    minilm_kernels::convert::scalar::f16_to_f32(h)
 }
 
 /// Names and shapes of every tensor the encoder reads.

@@ -1,6 +1,7 @@
 //! The `minilm` command line: one file per subcommand; `main.rs` only dispatches.
 
 pub mod args;
+pub mod convert;
 pub mod embed;
 #[cfg(feature = "train")]
 pub mod eval;
@@ -40,12 +41,19 @@ pub fn model_dir(args: &Args) -> std::path::PathBuf {
         .unwrap_or_else(default_model_dir)
 }
 
-/// The encoder named by `--model DIR` (else `$MINILM_MODEL`, else the
-/// default folder), with `--batch-size` and `--threads` applied.
+/// The encoder named by `--model DIR` (else `$MINILM_MODEL`, else the model
+/// built into the binary with the `embed-model` feature, else the default
+/// folder), with `--batch-size` and `--threads` applied.
 pub fn load_encoder(args: &Args) -> Result<Encoder> {
     apply_threads(args)?;
-    let dir = model_dir(args);
-    let mut enc = Encoder::from_dir(&dir)?;
+    #[cfg(feature = "embed-model")]
+    let mut enc = if args.value("model").is_none() && std::env::var_os("MINILM_MODEL").is_none() {
+        Encoder::embedded()?
+    } else {
+        Encoder::from_dir(model_dir(args))?
+    };
+    #[cfg(not(feature = "embed-model"))]
+    let mut enc = Encoder::from_dir(model_dir(args))?;
     if let Some(b) = args.parsed::<usize>("batch-size")? {
         if b == 0 {
             return Err(crate::Error::msg("--batch-size must be at least 1"));
