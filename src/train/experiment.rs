@@ -8,7 +8,11 @@ use super::metrics::Metrics;
 use super::multitask::MultiTaskModel;
 use super::sampler::{holdout, sample_k_per_class_report, Holdout};
 use super::task::{HeadSpec, Task};
-use super::trainer::{evaluate, train, EpochHook, Split, TaskData, TrainConfig, TrainReport};
+use super::plan::Plan;
+use super::trainer::{
+    evaluate, predict_classes, prefix_cache, train_with, Control, EpochHook, Split, TaskData,
+    TrainConfig, TrainReport,
+};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::model::heads::Head;
@@ -145,6 +149,14 @@ impl Outcome {
     }
 }
 
+/// Hidden states of evaluation sets under the *base* model, by (set, layer):
+/// layers below a plan's first trainable one never change, so every run of
+/// a study can start its evaluation there.
+#[derive(Default)]
+pub struct EvalCache {
+    states: std::collections::HashMap<(String, usize), Vec<Vec<f32>>>,
+}
+
 /// The data of one task, read, sampled and tokenized.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -277,40 +289,72 @@ pub fn run(
 ) -> Result<Outcome> {
     let a = prepare(encoder, cfg, Task::A, log)?;
     let b = prepare(encoder, cfg, Task::B, log)?;
-    run_prepared(encoder, cfg, [&a, &b], on_epoch)
+    run_prepared(encoder, cfg, [&a, &b], on_epoch, None)
+}
+
+/// As [`run`], resumable and stoppable through `control` (see
+/// [`super::trainer::train_with`]).
+pub fn run_with(
+    encoder: &Encoder,
+    cfg: &ExperimentConfig,
+    on_epoch: &mut EpochHook<'_>,
+    log: &mut dyn FnMut(&str),
+    control: &mut Control<'_>,
+) -> Result<Outcome> {
+    let a = prepare(encoder, cfg, Task::A, log)?;
+    let b = prepare(encoder, cfg, Task::B, log)?;
+    run_prepared_with(encoder, cfg, [&a, &b], on_epoch, None, control)
 }
 
 /// Train and evaluate on already prepared data.
 pub fn run_prepared(
     encoder: &Encoder,
     cfg: &ExperimentConfig,
+    data: [&Prepared; 2],
+    on_epoch: &mut EpochHook<'_>,
+    eval_cache: Option<&mut EvalCache>,
+) -> Result<Outcome> {
+    let control = &mut Control::default();
+    run_prepared_with(encoder, cfg, data, on_epoch, eval_cache, control)
+}
+
+/// As [`run_prepared`], with a [`Control`].
+pub fn run_prepared_with(
+    encoder: &Encoder,
+    cfg: &ExperimentConfig,
     [a, b]: [&Prepared; 2],
     on_epoch: &mut EpochHook<'_>,
+    mut eval_cache: Option<&mut EvalCache>,
+    control: &mut Control<'_>,
 ) -> Result<Outcome> {
     let mut model = new_model(encoder, [a.spec.clone(), b.spec.clone()], cfg.train.seed)?;
     let data = [a.data.clone(), b.data.clone()];
-    let report = train(&mut model, &data, &cfg.train, on_epoch)?;
+    let report = train_with(&mut model, &data, &cfg.train, on_epoch, control)?;
     let t0 = Instant::now();
     let mut evaluations = Vec::new();
+    let plan = Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
+    let first = plan.first_layer();
+    let mut score = |set: &str, t: Task, split: &Split| -> Result<Metrics> {
+        let classes = &model.spec(t).classes;
+        let pred = match eval_cache.as_deref_mut() {
+            Some(cache) if first > 0 => {
+                let key = (format!("{t}/{set}"), first);
+                if !cache.states.contains_key(&key) {
+                    cache.states.insert(key.clone(), prefix_cache(&model, &plan, split)?);
+                }
+                predict_classes(&model, split, t, Some((&cache.states[&key], first)))?
+            }
+            _ => predict_classes(&model, split, t, None)?,
+        };
+        Metrics::try_compute(classes, &split.labels, &pred)
+    };
     for (t, p) in [(Task::A, a), (Task::B, b)] {
-        evaluations.push(Evaluation {
-            set: "seen".into(),
-            task: t,
-            metrics: evaluate(&model, &p.seen, t)?,
-        });
+        evaluations.push(Evaluation { set: "seen".into(), task: t, metrics: evaluate(&model, &p.seen, t)? });
         if let Some(s) = &p.test {
-            evaluations.push(Evaluation {
-                set: "test".into(),
-                task: t,
-                metrics: evaluate(&model, s, t)?,
-            });
+            evaluations.push(Evaluation { set: "test".into(), task: t, metrics: score("test", t, s)? });
         }
         for (name, s) in &p.ood {
-            evaluations.push(Evaluation {
-                set: name.clone(),
-                task: t,
-                metrics: evaluate(&model, s, t)?,
-            });
+            evaluations.push(Evaluation { set: name.clone(), task: t, metrics: score(name, t, s)? });
         }
     }
     Ok(Outcome {

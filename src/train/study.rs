@@ -7,7 +7,7 @@
 //! started again with the same settings skips the runs already there, so a
 //! long study can be stopped and resumed.
 
-use super::experiment::{prepare, run_prepared, ExperimentConfig, Prepared};
+use super::experiment::{prepare, run_prepared, EvalCache, ExperimentConfig, Prepared};
 use super::logreg::LogReg;
 use super::metrics::Metrics;
 use super::svg::{LinePlot, Series};
@@ -134,6 +134,7 @@ pub fn run(
     }
     let total = names.len() * cfg.shots.len() * cfg.seeds.len();
     let mut features: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+    let mut eval_cache = EvalCache::default();
     let mut count = 0;
     for &shots in &cfg.shots {
         for &seed in &cfg.seeds {
@@ -141,9 +142,7 @@ pub fn run(
             exp.shots = shots;
             exp.train.seed = seed;
             exp.train.quiet = true;
-            if shots.is_none() {
-                exp.train.epochs = cfg.full_epochs;
-            }
+            exp.train.epochs = epochs_for(cfg, shots);
             let mut prepared: Option<[Prepared; 2]> = None;
             for name in &names {
                 count += 1;
@@ -164,7 +163,7 @@ pub fn run(
                 } else {
                     let mut e = exp.clone();
                     e.train.plan = name.clone();
-                    let o = run_prepared(encoder, &e, [&p[0], &p[1]], &mut |_, _, _, _| Ok(()))?;
+                    let o = run_prepared(encoder, &e, [&p[0], &p[1]], &mut |_, _, _, _| Ok(()), Some(&mut eval_cache))?;
                     let get = |t: Task| {
                         o.get("test", t)
                             .cloned()
@@ -264,6 +263,18 @@ fn baseline(
     })
 }
 
+/// Epochs of a run: the base count up to 16 shots per class, then scaled
+/// down so that every few-shot run gets about the same number of optimizer
+/// steps (`ceil(epochs·16/K)`); `full_epochs` on all the data.
+pub fn epochs_for(cfg: &StudyConfig, shots: Option<usize>) -> usize {
+    let e = cfg.base.train.epochs;
+    match shots {
+        None => cfg.full_epochs,
+        Some(k) if k > 16 => (e * 16).div_ceil(k).max(1),
+        Some(_) => e,
+    }
+}
+
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
@@ -312,8 +323,9 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
         if cfg.baseline { "logistic regression on frozen normalised embeddings (L2, λ = 1/n)" } else { "none" }
     ));
     md.push_str(&format!(
-        "Training: {} epochs for few-shot runs ({} when training on all the data), batch {} per task, lr encoder {} / heads {}, \
+        "Training: {} epochs up to 16 shots per class, ⌈{}·16/K⌉ above (about the same number of optimizer steps), {} when training on all the data; batch {} per task, lr encoder {} / heads {}, \
          warm-up {} then linear decay, weight decay {}, clip {}, dropout {}.\n\n",
+        cfg.base.train.epochs,
         cfg.base.train.epochs,
         cfg.full_epochs,
         cfg.base.train.batch_size,

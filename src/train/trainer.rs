@@ -177,6 +177,55 @@ pub struct TrainReport {
 /// log and whether it is the best so far (e.g. to write a checkpoint).
 pub type EpochHook<'a> = dyn FnMut(&MultiTaskModel, &EpochLog, bool, &AdamW) -> Result<()> + 'a;
 
+/// Where a run stands between two optimizer steps: with the same data and
+/// [`TrainConfig`], enough to continue it exactly (every random draw is
+/// seeded by the seed and the step or pass, see [`seeded`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// The 1-based epoch the next step belongs to.
+    pub epoch: usize,
+    /// Steps of that epoch already taken.
+    pub epoch_steps: usize,
+    /// Sum of those steps' losses.
+    pub epoch_loss: f64,
+    /// Training examples processed so far (both tasks).
+    pub examples: usize,
+    /// The trained tensors now (heads included).
+    pub params: ParamStore,
+    /// The AdamW state ([`AdamW::to_store`]).
+    pub optimizer: ParamStore,
+    /// The best epoch's trained tensors, if an epoch has been scored.
+    pub best: Option<ParamStore>,
+    /// That epoch (0: none yet) and its score.
+    pub best_epoch: usize,
+    /// Its validation score (−∞ when none).
+    pub best_score: f64,
+    /// The finished epochs' logs.
+    pub epochs: Vec<EpochLog>,
+    /// Every step's loss so far.
+    pub step_losses: Vec<f64>,
+}
+
+/// Resuming and stopping a run: see [`train_with`].
+#[derive(Default)]
+pub struct Control<'a> {
+    /// Continue from this state instead of starting afresh.
+    pub resume: Option<TrainState>,
+    /// Called with the state at the end of every epoch and when stopped
+    /// (e.g. to write a resume checkpoint).
+    pub save: Option<&'a mut dyn FnMut(&TrainState) -> Result<()>>,
+    /// Checked before every step; once set, the run saves its state and
+    /// stops with an error (e.g. set by a SIGINT handler).
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Stop (as with `stop`) before taking step `n` (0-based), if set.
+    pub stop_before_step: Option<usize>,
+}
+
+/// The message of a run stopped by [`Control`]; starts with this.
+pub const INTERRUPTED: &str = "training interrupted";
+
 /// Train `model` in place on both tasks; at the end the model holds the
 /// state of the best epoch by validation score.
 pub fn train(
@@ -184,6 +233,19 @@ pub fn train(
     data: &[TaskData; 2],
     cfg: &TrainConfig,
     on_epoch: &mut EpochHook<'_>,
+) -> Result<TrainReport> {
+    train_with(model, data, cfg, on_epoch, &mut Control::default())
+}
+
+/// As [`train`], resumable: `control.resume` continues a saved state (the
+/// run then ends in the same bits as one never stopped), `control.save`
+/// receives the state after every epoch and on a stop.
+pub fn train_with(
+    model: &mut MultiTaskModel,
+    data: &[TaskData; 2],
+    cfg: &TrainConfig,
+    on_epoch: &mut EpochHook<'_>,
+    control: &mut Control<'_>,
 ) -> Result<TrainReport> {
     let config = model.config().clone();
     let plan = Plan::parse(&cfg.plan, config.num_layers)?;
@@ -202,13 +264,11 @@ pub fn train(
     let epochs = total_steps.div_ceil(steps_per_epoch.max(1));
     let warmup = (cfg.warmup * total_steps as f32).round() as usize;
     let mut grads = Grads::new(model.params(), &plan);
-    let mut opt = AdamW::new(
-        AdamWConfig {
-            weight_decay: cfg.weight_decay,
-            ..Default::default()
-        },
-        &grads,
-    );
+    let adamw_config = AdamWConfig {
+        weight_decay: cfg.weight_decay,
+        ..Default::default()
+    };
+    let mut opt = AdamW::new(adamw_config.clone(), &grads);
     let mut report = TrainReport {
         epochs: Vec::new(),
         step_losses: Vec::new(),
@@ -249,10 +309,89 @@ pub fn train(
     let start = Instant::now();
     let mut examples = 0usize;
     let mut step = 0;
-    for epoch in 1..=epochs {
-        let mut epoch_loss = 0.0;
-        let mut epoch_steps = 0;
+    let (mut first_epoch, mut resumed_epoch) = (1, None);
+    if let Some(st) = control.resume.take() {
+        if st.step > total_steps || st.epoch_steps >= steps_per_epoch.max(1) {
+            return Err(Error::msg(format!(
+                "cannot resume at step {} of a run of {total_steps} steps ({steps_per_epoch} per epoch): different data or settings",
+                st.step
+            )));
+        }
+        let want = trained_tensors(model, &plan);
+        for (name, t) in want.iter() {
+            match st.params.try_get(name) {
+                Some(p) if p.shape == t.shape => model.params_mut().insert(name, p.clone()),
+                _ => {
+                    return Err(Error::msg(format!(
+                        "resume state: tensor {name} missing or of another shape"
+                    )))
+                }
+            }
+        }
+        model.refresh(&plan);
+        opt = AdamW::from_store(adamw_config, &grads, &st.optimizer)?;
+        if opt.steps() != st.step as u64 {
+            return Err(Error::msg(format!(
+                "resume state: optimizer at step {}, state at step {}",
+                opt.steps(),
+                st.step
+            )));
+        }
+        // Replay the batch orders (cheap: index shuffles only).
+        for _ in 0..st.step {
+            for t in Task::ALL {
+                orders[t.index()].next(&data[t.index()].train, cfg.batch_size);
+            }
+        }
+        step = st.step;
+        examples = st.examples;
+        first_epoch = st.epoch;
+        resumed_epoch = Some((st.epoch_loss, st.epoch_steps));
+        best = st.best;
+        report.best_epoch = st.best_epoch;
+        report.best_score = st.best_score;
+        report.epochs = st.epochs;
+        report.step_losses = st.step_losses;
+        progress.update(examples, None);
+    }
+    let state = |model: &MultiTaskModel,
+                 opt: &AdamW,
+                 best: &Option<ParamStore>,
+                 report: &TrainReport,
+                 (step, epoch, epoch_steps, epoch_loss, examples): (usize, usize, usize, f64, usize)| {
+        TrainState {
+        step,
+        epoch,
+        epoch_steps,
+        epoch_loss,
+        examples,
+        params: trained_tensors(model, &plan),
+        optimizer: opt.to_store(),
+        best: best.clone(),
+        best_epoch: report.best_epoch,
+        best_score: report.best_score,
+        epochs: report.epochs.clone(),
+        step_losses: report.step_losses.clone(),
+        }
+    };
+    for epoch in first_epoch..=epochs {
+        let (mut epoch_loss, mut epoch_steps) = resumed_epoch.take().unwrap_or((0.0, 0));
         while epoch_steps < steps_per_epoch && step < total_steps {
+            let stop = control
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+                || control.stop_before_step == Some(step);
+            if stop {
+                if let Some(save) = control.save.as_mut() {
+                    let pos = (step, epoch, epoch_steps, epoch_loss, examples);
+                    save(&state(model, &opt, &best, &report, pos))?;
+                }
+                progress.finish();
+                return Err(Error::msg(format!(
+                    "{INTERRUPTED} before step {} of {total_steps}",
+                    step + 1
+                )));
+            }
             grads.zero_grad();
             let mut batches = Vec::new();
             for t in Task::ALL {
@@ -368,6 +507,9 @@ pub fn train(
         ));
         on_epoch(model, &log, is_best, &opt)?;
         report.epochs.push(log);
+        if let Some(save) = control.save.as_mut() {
+            save(&state(model, &opt, &best, &report, (step, epoch + 1, 0, 0.0, examples)))?;
+        }
     }
     progress.finish();
     report.steps = step;
@@ -426,10 +568,40 @@ fn trained_tensors(model: &MultiTaskModel, plan: &Plan) -> ParamStore {
     s
 }
 
+/// Predicted class of every example of `split` under `task`'s head
+/// (evaluation mode). With `cache = (states, layer)` — each example's hidden
+/// states at the input of layer `layer`, as [`prefix_cache`] computes them —
+/// only the layers from `layer` up run.
+pub fn predict_classes(
+    model: &MultiTaskModel,
+    split: &Split,
+    task: Task,
+    cache: Option<(&[Vec<f32>], usize)>,
+) -> Result<Vec<usize>> {
+    let classes = model.spec(task).classes.len();
+    let Some((c, layer)) = cache else {
+        return Ok(from_probs(&predict_probs(model, &split.tokens, task, 64)?.concat(), classes));
+    };
+    let mut order: Vec<usize> = (0..split.len()).collect();
+    order.sort_by_key(|&i| split.tokens[i].len());
+    let mut pred = vec![0; split.len()];
+    for chunk in order.chunks(64) {
+        let batch = token_batch(model, split, chunk)?;
+        let states: Vec<f32> = chunk.iter().flat_map(|&i| c[i].iter().copied()).collect();
+        let labels: Vec<usize> = chunk.iter().map(|&i| split.labels[i]).collect();
+        let input = EncoderInput::Hidden { batch: &batch, states: &states, layer };
+        let out = model.loss(&[TaskBatch { task, input, labels: &labels }])?;
+        for (&i, p) in chunk.iter().zip(from_probs(&out.tasks[0].logits, classes)) {
+            pred[i] = p;
+        }
+    }
+    Ok(pred)
+}
+
 /// Hidden states of every example at the input of the first trainable
 /// layer, computed once (in length-sorted batches, which gives the same bits
 /// as any other batching: the encoder is batch-invariant).
-fn prefix_cache(model: &MultiTaskModel, plan: &Plan, split: &Split) -> Result<Vec<Vec<f32>>> {
+pub fn prefix_cache(model: &MultiTaskModel, plan: &Plan, split: &Split) -> Result<Vec<Vec<f32>>> {
     let h = model.config().hidden_size;
     let mut order: Vec<usize> = (0..split.len()).collect();
     order.sort_by_key(|&i| split.tokens[i].len());
@@ -530,39 +702,8 @@ fn validation_f1(
     if split.is_empty() {
         return Ok(0.0);
     }
+    let pred = predict_classes(model, split, task, cache.map(|c| (c, layer)))?;
     let classes = &model.spec(task).classes;
-    let pred = match cache {
-        None => from_probs(
-            &predict_probs(model, &split.tokens, task, 64)?.concat(),
-            classes.len(),
-        ),
-        Some(c) => {
-            let mut pred = vec![0; split.len()];
-            let idx: Vec<usize> = (0..split.len()).collect();
-            for chunk in idx.chunks(64) {
-                let batch = token_batch(model, split, chunk)?;
-                let states: Vec<f32> = chunk.iter().flat_map(|&i| c[i].iter().copied()).collect();
-                let labels: Vec<usize> = chunk.iter().map(|&i| split.labels[i]).collect();
-                let tb = TaskBatch {
-                    task,
-                    input: EncoderInput::Hidden {
-                        batch: &batch,
-                        states: &states,
-                        layer,
-                    },
-                    labels: &labels,
-                };
-                let out = model.loss(&[tb])?;
-                for (&i, p) in chunk
-                    .iter()
-                    .zip(from_probs(&out.tasks[0].logits, classes.len()))
-                {
-                    pred[i] = p;
-                }
-            }
-            pred
-        }
-    };
     Ok(Metrics::compute(classes, &split.labels, &pred).macro_f1)
 }
 
