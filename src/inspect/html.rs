@@ -23,8 +23,10 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Attention probabilities below this are not drawn (invisible anyway).
-const MIN_DRAWN: f32 = 0.005;
+/// Shades of the small maps: a probability is drawn at the nearest multiple
+/// of 1/SHADES (below 1/(2·SHADES) it is not drawn), one SVG path per shade,
+/// which keeps the page small for long sentences (72 maps of L² cells).
+const SHADES: usize = 20;
 
 /// A small heatmap of one head: `[L, L]` probabilities as cells of a unit
 /// grid whose opacity is the probability (rows: query tokens, columns: keys).
@@ -35,15 +37,21 @@ fn small_heatmap(p: &[f32], l: usize, layer: usize, head: usize) -> String {
          aria-label=\"layer {layer} head {head}\"><title>layer {layer}, head {head}</title>\
          <rect width=\"{l}\" height=\"{l}\" fill=\"#fff\"/><g fill=\"#1d4ed8\">"
     );
+    let mut paths = vec![String::new(); SHADES + 1];
     for (i, row) in p.chunks(l).enumerate() {
         for (j, &v) in row.iter().enumerate() {
-            if v >= MIN_DRAWN {
-                let _ = write!(
-                    s,
-                    "<rect x=\"{j}\" y=\"{i}\" width=\"1\" height=\"1\" fill-opacity=\"{v:.3}\"/>"
-                );
+            let k = (v * SHADES as f32).round().clamp(0.0, SHADES as f32) as usize;
+            if k > 0 {
+                let _ = write!(paths[k], "M{j} {i}h1v1h-1z");
             }
         }
+    }
+    for (k, d) in paths.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
+        let _ = write!(
+            s,
+            "<path fill-opacity=\"{}\" d=\"{d}\"/>",
+            k as f32 / SHADES as f32
+        );
     }
     s.push_str("</g></svg>");
     s
@@ -141,7 +149,7 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
     let _ = write!(
         s,
         "<section id=\"all-heads\">\n<h2>3. All {} heads</h2>\n<p class=\"note\">Rows: layers 0&ndash;{}; columns: heads 0&ndash;{}. \
-         Same axes and shading as above. The number under each map is the head's attention entropy in nats \
+         Same axes and shading as above, in steps of 5 %. The number under each map is the head's attention entropy in nats \
          (mean over query tokens; uniform over {l} tokens = {:.2}, attending to one token = 0).</p>\n<div class=\"grid\" style=\"grid-template-columns: 3.5em repeat({heads}, 1fr)\">\n<div></div>",
         layers * heads,
         layers.saturating_sub(1),
@@ -265,7 +273,7 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
     let probs: Vec<Vec<Vec<f64>>> = (0..layers)
         .map(|n| {
             (0..heads)
-                .map(|hd| trace.probs(n, hd).iter().map(|&v| round(v, 4)).collect())
+                .map(|hd| trace.probs(n, hd).iter().map(|&v| round(v, 3)).collect())
                 .collect()
         })
         .collect();
@@ -416,7 +424,7 @@ const SCRIPT: &str = r##"(function () {
   function esc(s) { return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'); }
   function draw() {
     var n = +layerSel.value, h = +headSel.value, p = D.probs[n][h];
-    var cell = Math.max(12, Math.min(34, Math.floor(560 / L)));
+    var cell = Math.max(16, Math.min(34, Math.floor(640 / L)));
     var maxLen = 0; D.tokens.forEach(function (t) { maxLen = Math.max(maxLen, t.length); });
     var left = 16 + 7.5 * maxLen, top = 16 + 6 * maxLen, size = cell * L;
     var s = '<svg class="big" width="' + (left + size + 8) + '" height="' + (top + size + 8) + '" role="img">';
