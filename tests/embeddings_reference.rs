@@ -23,32 +23,57 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embeddings");
-        let texts: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("texts.json")).unwrap()).unwrap();
+        let texts: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("texts.json")).unwrap()).unwrap();
         let texts = texts
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| (t["name"].as_str().unwrap().to_string(), t["text"].as_str().unwrap().to_string()))
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    t["text"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
-        Fixture { texts, bytes: std::fs::read(dir.join("reference.safetensors")).unwrap() }
+        Fixture {
+            texts,
+            bytes: std::fs::read(dir.join("reference.safetensors")).unwrap(),
+        }
     })
 }
 
+/// The model folder, or with the `embed-model` feature the model built into
+/// the library (`cargo test --features embed-model --test embeddings_reference`;
+/// the tolerances are those of an f32 model, so embed the f32 folder).
 fn encoder() -> &'static Encoder {
     static E: OnceLock<Encoder> = OnceLock::new();
-    E.get_or_init(|| Encoder::from_dir(real_model_dir()).unwrap())
+    E.get_or_init(|| {
+        #[cfg(feature = "embed-model")]
+        return Encoder::embedded().unwrap();
+        #[cfg(not(feature = "embed-model"))]
+        Encoder::from_dir(real_model_dir()).unwrap()
+    })
 }
 
 fn tensor_f32(st: &SafeTensors, name: &str) -> Option<Vec<f32>> {
     let t = st.tensor(name).ok()?;
     assert_eq!(t.dtype(), Dtype::F32, "{name}");
-    Some(t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect())
+    Some(
+        t.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+    )
 }
 
 fn tensor_ids(st: &SafeTensors, name: &str) -> Vec<u32> {
     let t = st.tensor(name).unwrap();
     assert_eq!(t.dtype(), Dtype::I64, "{name}");
-    t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as u32).collect()
+    t.data()
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as u32)
+        .collect()
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -63,8 +88,13 @@ fn fixture_is_broad() {
     let f = fixture();
     assert!(f.texts.len() >= 120, "only {} texts", f.texts.len());
     let st = SafeTensors::deserialize(&f.bytes).unwrap();
-    let long = (0..f.texts.len()).filter(|i| tensor_ids(&st, &format!("ids/{i:03}")).len() == 256).count();
-    assert!(long >= 3, "only {long} texts reach the 256-token truncation");
+    let long = (0..f.texts.len())
+        .filter(|i| tensor_ids(&st, &format!("ids/{i:03}")).len() == 256)
+        .count();
+    assert!(
+        long >= 3,
+        "only {long} texts reach the 256-token truncation"
+    );
     assert!(f.texts.iter().any(|(_, t)| t.is_empty()), "no empty string");
 }
 
@@ -78,8 +108,17 @@ fn token_ids_equal_sentence_transformers() {
     for (i, ((name, _), tok)) in f.texts.iter().zip(&tokens).enumerate() {
         let want = tensor_ids(&st, &format!("ids/{i:03}"));
         if tok.ids != want {
-            let at = tok.ids.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(tok.ids.len().min(want.len()));
-            bad.push(format!("{name}: lengths {} vs {}, first difference at {at}", tok.ids.len(), want.len()));
+            let at = tok
+                .ids
+                .iter()
+                .zip(&want)
+                .position(|(a, b)| a != b)
+                .unwrap_or(tok.ids.len().min(want.len()));
+            bad.push(format!(
+                "{name}: lengths {} vs {}, first difference at {at}",
+                tok.ids.len(),
+                want.len()
+            ));
         }
     }
     assert!(bad.is_empty(), "token ids differ:\n{}", bad.join("\n"));
@@ -112,10 +151,16 @@ fn embeddings_match_sentence_transformers() {
         }
         if let Some(want_raw) = tensor_f32(&st, &format!("embedding_raw/{i:03}")) {
             let (d, at) = max_abs_diff(&raw[i], &want_raw);
-            assert!(d <= 1e-4 + 1e-4 * want_raw[at].abs(), "{name}: un-normalised max |Δ| {d:.3e} at [{at}]");
+            assert!(
+                d <= 1e-4 + 1e-4 * want_raw[at].abs(),
+                "{name}: un-normalised max |Δ| {d:.3e} at [{at}]"
+            );
         }
     }
-    eprintln!("worst max |Δ| {:.3e} ({}), worst cosine {:.8} ({})", worst.0, worst.1, worst_cos.0, worst_cos.1);
+    eprintln!(
+        "worst max |Δ| {:.3e} ({}), worst cosine {:.8} ({})",
+        worst.0, worst.1, worst_cos.0, worst_cos.1
+    );
 }
 
 #[test]
@@ -155,7 +200,13 @@ fn batch_invariance() {
     let alone = enc.embed(&[short]).unwrap().remove(0);
     for bs in [1, 2, 3, 32] {
         let e = enc.clone().with_batch_size(bs);
-        let mixed = e.embed(&[long.as_str(), short, "Another one, of middling length, for company."]).unwrap();
+        let mixed = e
+            .embed(&[
+                long.as_str(),
+                short,
+                "Another one, of middling length, for company.",
+            ])
+            .unwrap();
         let (d, at) = max_abs_diff(&alone, &mixed[1]);
         assert!(d <= 1e-6, "batch size {bs}: max |Δ| {d:.3e} at [{at}]");
     }
@@ -163,7 +214,9 @@ fn batch_invariance() {
 
 #[test]
 fn known_similarity() {
-    let e = encoder().embed(&["A man is eating food.", "A man is eating a piece of bread."]).unwrap();
+    let e = encoder()
+        .embed(&["A man is eating food.", "A man is eating a piece of bread."])
+        .unwrap();
     let c = cosine(&e[0], &e[1]);
     assert!((c - 0.755).abs() < 5e-4, "cosine {c}");
 }
