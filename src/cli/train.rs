@@ -10,10 +10,12 @@ use crate::error::{Error, Result};
 use crate::sha256::sha256_file;
 use crate::train::checkpoint::{self, Meta};
 use crate::train::experiment::{self, ExperimentConfig, Outcome};
+use crate::train::resume;
 use crate::train::task::Task;
-use crate::train::trainer::predict_probs;
+use crate::train::trainer::{predict_probs, Control, TrainState, INTERRUPTED};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const HELP: &str = "usage: minilm train [options]
 
@@ -46,7 +48,13 @@ output:
   --out DIR                checkpoint folder (runs/<plan>)
   --examples N             predictions to print per task (3)
   --quiet                  no progress output
-  --model DIR  --threads N";
+  --model DIR  --threads N
+resuming:
+  a resume state is written to OUT.resume/ after every epoch and on Ctrl-C
+  (SIGINT: the run stops before its next step, saves, exits with status 1)
+  --resume OUT             continue that run with its own options (only
+                           --threads and --quiet may be given beside it); it
+                           ends in the same weights as a run never stopped";
 
 pub(crate) const VALUED: &[&str] = &[
     "data",
@@ -245,8 +253,85 @@ fn positive(args: &Args, k: &str) -> Result<usize> {
     }
 }
 
+/// Set by Ctrl-C (SIGINT): the trainer saves its state and stops before
+/// its next step. A second Ctrl-C exits at once (the resume state on disk is
+/// written atomically, so it is the previous one or the new one, whole).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Where the resume state of a run writing its checkpoint to `out` goes:
+/// the sibling folder `OUT.resume` (the checkpoint folder itself is
+/// replaced whole on every save).
+pub fn resume_dir(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".resume");
+    out.with_file_name(name)
+}
+
+/// `--resume DIR` taken out of `argv` (the rest is parsed as usual).
+fn take_resume(argv: &[String]) -> Result<(Option<String>, Vec<String>)> {
+    let (mut dir, mut rest) = (None, Vec::new());
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            rest.push(a.clone());
+            rest.extend(it.by_ref().cloned());
+            break;
+        } else if a == "--resume" {
+            dir = Some(
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| Error::msg("--resume needs a value"))?,
+            );
+        } else if let Some(d) = a.strip_prefix("--resume=") {
+            dir = Some(d.to_string());
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    Ok((dir, rest))
+}
+
 /// Run `minilm train`.
 pub fn run(argv: &[String]) -> Result<()> {
+    let (resume, argv) = take_resume(argv)?;
+    let Some(out) = resume else {
+        return run_from(&argv, None);
+    };
+    let rdir = resume_dir(Path::new(&out));
+    let (state, run) = resume::load(&rdir)?;
+    let saved: Vec<String> = run
+        .get("args")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect())
+        .ok_or_else(|| Error::file(&rdir.join("resume.json"), "missing run.args"))?;
+    let given = Args::parse(&argv, VALUED, SWITCHES)?;
+    let mut args = saved;
+    for (k, v) in [
+        ("threads", given.value("threads")),
+        ("model", given.value("model")),
+    ] {
+        if let Some(v) = v {
+            args.push(format!("--{k}={v}"));
+        }
+    }
+    if given.switch("quiet") {
+        args.push("--quiet".into());
+    }
+    if let Some(extra) = argv.iter().find(|a| {
+        !["--threads", "--model", "--quiet"]
+            .iter()
+            .any(|k| a.starts_with(k))
+            && !given.value("threads").is_some_and(|v| v == a.as_str())
+            && !given.value("model").is_some_and(|v| v == a.as_str())
+    }) {
+        return Err(Error::msg(format!(
+            "--resume continues a run with its own options; {extra:?} cannot be changed (only --threads, --model, --quiet)"
+        )));
+    }
+    run_from(&args, Some((state, run)))
+}
+
+fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> {
     let first = Args::parse(argv, VALUED, SWITCHES)?;
     if first.switch("help") {
         println!("{HELP}");
@@ -283,7 +368,36 @@ pub fn run(argv: &[String]) -> Result<()> {
     let base_sha = sha256_file(&dir.join("model.safetensors"))?;
     let plan = crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
     let hyper = serde_json::json!({"train": cfg.train.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class});
+    let rdir = resume_dir(&out);
+    let run_json = serde_json::json!({"args": argv, "base_model_sha256": base_sha});
+    let mut control = Control::default();
     let mut saved = false;
+    if let Some((state, run)) = resume {
+        if run.get("base_model_sha256").and_then(Value::as_str) != Some(base_sha.as_str()) {
+            return Err(Error::file(
+                &rdir,
+                format!(
+                    "resume state was made with another base model than {}",
+                    dir.display()
+                ),
+            ));
+        }
+        say(&format!(
+            "resuming at step {} (epoch {})",
+            state.step, state.epoch
+        ));
+        saved = state.best.is_some();
+        control.resume = Some(state);
+    }
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nminilm: interrupted; saving the resume state before the next step (Ctrl-C again: exit now)");
+    });
+    control.stop = Some(&STOP);
+    let mut save_state = |st: &TrainState| resume::save(&rdir, st, &run_json);
+    control.save = Some(&mut save_state);
     let mut on_epoch = |model: &crate::train::MultiTaskModel,
                         log: &crate::train::trainer::EpochLog,
                         best: bool,
@@ -305,7 +419,20 @@ pub fn run(argv: &[String]) -> Result<()> {
         Ok(())
     };
     let mut log = |s: &str| say(s);
-    let outcome = experiment::run(&encoder, &cfg, &mut on_epoch, &mut log)?;
+    let outcome = match experiment::run_with(&encoder, &cfg, &mut on_epoch, &mut log, &mut control)
+    {
+        Err(e) if e.message().starts_with(INTERRUPTED) => {
+            return Err(Error::msg(format!(
+                "{e}; state saved to {}; continue with: minilm train --resume {}",
+                rdir.display(),
+                out.display()
+            )))
+        }
+        r => r?,
+    };
+    drop(control);
+    // Finished: the resume state has served its purpose.
+    let _ = std::fs::remove_dir_all(&rdir);
     if saved {
         // Rewrite the best checkpoint's metadata with the final evaluation.
         let meta = Meta {

@@ -239,7 +239,7 @@ impl Checkpoint {
                 &self.dir,
                 format!(
                     "checkpoint was trained on base model {}…, but {} is {}…",
-                    &self.meta.base_model_sha256[..12.min(self.meta.base_model_sha256.len())],
+                    self.meta.base_model_sha256.chars().take(12).collect::<String>(),
                     model_file.display(),
                     &sha[..12]
                 ),

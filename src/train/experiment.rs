@@ -6,9 +6,9 @@
 use super::data::{self, Dataset, ReadOptions};
 use super::metrics::Metrics;
 use super::multitask::MultiTaskModel;
+use super::plan::Plan;
 use super::sampler::{holdout, sample_k_per_class_report, Holdout};
 use super::task::{HeadSpec, Task};
-use super::plan::Plan;
 use super::trainer::{
     evaluate, predict_classes, prefix_cache, train_with, Control, EpochHook, Split, TaskData,
     TrainConfig, TrainReport,
@@ -340,7 +340,9 @@ pub fn run_prepared_with(
             Some(cache) if first > 0 => {
                 let key = (format!("{t}/{set}"), first);
                 if !cache.states.contains_key(&key) {
-                    cache.states.insert(key.clone(), prefix_cache(&model, &plan, split)?);
+                    cache
+                        .states
+                        .insert(key.clone(), prefix_cache(&model, &plan, split)?);
                 }
                 predict_classes(&model, split, t, Some((&cache.states[&key], first)))?
             }
@@ -349,12 +351,24 @@ pub fn run_prepared_with(
         Metrics::try_compute(classes, &split.labels, &pred)
     };
     for (t, p) in [(Task::A, a), (Task::B, b)] {
-        evaluations.push(Evaluation { set: "seen".into(), task: t, metrics: evaluate(&model, &p.seen, t)? });
+        evaluations.push(Evaluation {
+            set: "seen".into(),
+            task: t,
+            metrics: evaluate(&model, &p.seen, t)?,
+        });
         if let Some(s) = &p.test {
-            evaluations.push(Evaluation { set: "test".into(), task: t, metrics: score("test", t, s)? });
+            evaluations.push(Evaluation {
+                set: "test".into(),
+                task: t,
+                metrics: score("test", t, s)?,
+            });
         }
         for (name, s) in &p.ood {
-            evaluations.push(Evaluation { set: name.clone(), task: t, metrics: score(name, t, s)? });
+            evaluations.push(Evaluation {
+                set: name.clone(),
+                task: t,
+                metrics: score(name, t, s)?,
+            });
         }
     }
     Ok(Outcome {

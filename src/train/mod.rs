@@ -13,6 +13,7 @@ pub mod multitask;
 pub mod plan;
 pub mod prepare;
 pub mod progress;
+pub mod resume;
 pub mod sampler;
 pub mod schedule;
 pub mod study;

@@ -358,20 +358,26 @@ pub fn train_with(
                  opt: &AdamW,
                  best: &Option<ParamStore>,
                  report: &TrainReport,
-                 (step, epoch, epoch_steps, epoch_loss, examples): (usize, usize, usize, f64, usize)| {
+                 (step, epoch, epoch_steps, epoch_loss, examples): (
+        usize,
+        usize,
+        usize,
+        f64,
+        usize,
+    )| {
         TrainState {
-        step,
-        epoch,
-        epoch_steps,
-        epoch_loss,
-        examples,
-        params: trained_tensors(model, &plan),
-        optimizer: opt.to_store(),
-        best: best.clone(),
-        best_epoch: report.best_epoch,
-        best_score: report.best_score,
-        epochs: report.epochs.clone(),
-        step_losses: report.step_losses.clone(),
+            step,
+            epoch,
+            epoch_steps,
+            epoch_loss,
+            examples,
+            params: trained_tensors(model, &plan),
+            optimizer: opt.to_store(),
+            best: best.clone(),
+            best_epoch: report.best_epoch,
+            best_score: report.best_score,
+            epochs: report.epochs.clone(),
+            step_losses: report.step_losses.clone(),
         }
     };
     for epoch in first_epoch..=epochs {
@@ -508,7 +514,13 @@ pub fn train_with(
         on_epoch(model, &log, is_best, &opt)?;
         report.epochs.push(log);
         if let Some(save) = control.save.as_mut() {
-            save(&state(model, &opt, &best, &report, (step, epoch + 1, 0, 0.0, examples)))?;
+            save(&state(
+                model,
+                &opt,
+                &best,
+                &report,
+                (step, epoch + 1, 0, 0.0, examples),
+            ))?;
         }
     }
     progress.finish();
@@ -580,7 +592,10 @@ pub fn predict_classes(
 ) -> Result<Vec<usize>> {
     let classes = model.spec(task).classes.len();
     let Some((c, layer)) = cache else {
-        return Ok(from_probs(&predict_probs(model, &split.tokens, task, 64)?.concat(), classes));
+        return Ok(from_probs(
+            &predict_probs(model, &split.tokens, task, 64)?.concat(),
+            classes,
+        ));
     };
     let mut order: Vec<usize> = (0..split.len()).collect();
     order.sort_by_key(|&i| split.tokens[i].len());
@@ -589,8 +604,16 @@ pub fn predict_classes(
         let batch = token_batch(model, split, chunk)?;
         let states: Vec<f32> = chunk.iter().flat_map(|&i| c[i].iter().copied()).collect();
         let labels: Vec<usize> = chunk.iter().map(|&i| split.labels[i]).collect();
-        let input = EncoderInput::Hidden { batch: &batch, states: &states, layer };
-        let out = model.loss(&[TaskBatch { task, input, labels: &labels }])?;
+        let input = EncoderInput::Hidden {
+            batch: &batch,
+            states: &states,
+            layer,
+        };
+        let out = model.loss(&[TaskBatch {
+            task,
+            input,
+            labels: &labels,
+        }])?;
         for (&i, p) in chunk.iter().zip(from_probs(&out.tasks[0].logits, classes)) {
             pred[i] = p;
         }
