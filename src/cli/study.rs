@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::train::study::{self, StudyConfig};
 use std::path::PathBuf;
 
-const HELP: &str = "usage: minilm study [--plans LIST] [--shots LIST] [--seeds LIST] [--full-epochs N] [--no-baseline]
+const HELP: &str = "usage: minilm study [--plans LIST] [--shots LIST] [--seeds LIST] [--full-epochs N] [--no-baseline] [--report-only]
                     [--report FILE] [--results FILE] [--plots DIR] [train options…]
 
 Trains every plan at every shots-per-class and seed, evaluates on the test and
@@ -18,7 +18,8 @@ and writes mean ± std tables, SVG plots and statements about the original
 claims. Defaults: --plans heads,last1,last2,all --shots 8,16,64,all
 --seeds 0,1,2,3,4 --full-epochs 3 --report docs/results.md
 --results docs/study/runs.json --plots docs/study. Resumable: runs already in
-the results file (same settings) are skipped. Training options are those of
+the results file (same settings) are skipped; --report-only writes the
+report from the runs finished so far. Training options are those of
 `minilm train` (--epochs, --lr-heads, data files, …).";
 
 /// Run `minilm study`.
@@ -36,7 +37,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             .iter()
             .filter(|v| !["plan", "out", "examples", "config"].contains(v)),
     );
-    let mut switches: Vec<&str> = vec!["no-baseline"];
+    let mut switches: Vec<&str> = vec!["no-baseline", "report-only"];
     switches.extend(super::train::SWITCHES);
     let args = Args::parse(argv, &valued, &switches)?;
     if args.switch("help") {
@@ -87,8 +88,13 @@ pub fn run(argv: &[String]) -> Result<()> {
     if let Some(dir) = cfg.json.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let encoder = Encoder::from_dir(model_dir(&args))?;
     let quiet = args.switch("quiet");
+    if args.switch("report-only") {
+        study::report_only(&cfg, &mut |s| eprintln!("{s}"))?;
+        println!("wrote {}", cfg.markdown.display());
+        return Ok(());
+    }
+    let encoder = Encoder::from_dir(model_dir(&args))?;
     study::run(&encoder, &cfg, &mut |s| {
         if !quiet {
             eprintln!("{s}");
