@@ -93,6 +93,7 @@ impl ParamStore {
 
     /// As [`ParamStore::load`], from the file's bytes; `path` only names errors.
     pub fn from_bytes(bytes: &[u8], path: &Path, cfg: &BertConfig) -> Result<Self> {
+        refuse_duplicate_names(bytes, path)?;
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| Error::file(path, format!("not a valid safetensors file: {e}")))?;
         let mut store = ParamStore::default();
@@ -160,6 +161,7 @@ impl ParamStore {
     /// Every tensor of a safetensors file (F32, F16 or BF16, widened), with
     /// no expectation about names or shapes; `path` names errors.
     pub fn from_safetensors_any(bytes: &[u8], path: &Path) -> Result<Self> {
+        refuse_duplicate_names(bytes, path)?;
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| Error::file(path, format!("not a valid safetensors file: {e}")))?;
         let mut store = ParamStore::default();
@@ -227,6 +229,54 @@ pub(crate) fn narrow(dtype: Dtype, data: &[f32]) -> Vec<u8> {
         _ => return data.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
     h.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// A header naming one tensor twice is refused: the safetensors parser
+/// keeps the last entry silently, so which data a name gets would depend on
+/// the order of the entries. Only scans: a header that is not JSON is left
+/// to the parser's error.
+fn refuse_duplicate_names(bytes: &[u8], path: &Path) -> Result<()> {
+    let n = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .unwrap_or(0);
+    let Some(json) = bytes.get(8..8usize.saturating_add(n)) else {
+        return Ok(());
+    };
+    // The keys of the top-level object: strings at depth 1 in key position.
+    let (mut depth, mut i, mut key_next) = (0usize, 0usize, false);
+    let mut seen = std::collections::HashSet::new();
+    while i < json.len() {
+        match json[i] {
+            b'{' | b'[' => {
+                depth += 1;
+                key_next = depth == 1 && json[i] == b'{';
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => key_next = true,
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < json.len() && json[i] != b'"' {
+                    i += if json[i] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 && key_next {
+                    key_next = false;
+                    if let Some(raw) = json.get(start..=i) {
+                        if let Ok(key) = serde_json::from_slice::<String>(raw) {
+                            if !seen.insert(key.clone()) {
+                                let m = "duplicate name in the header";
+                                return Err(Error::tensor(path, &key, m));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// IEEE binary16 to f32, exact for every input (normals, subnormals, inf, NaN).
