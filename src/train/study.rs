@@ -236,7 +236,7 @@ fn baseline(
     shots: Option<usize>,
     seed: u64,
 ) -> Result<RunResult> {
-    let t0 = Instant::now();
+    let mut fit_seconds = 0.0;
     let dim = encoder.dim();
     let embed = |s: &Split| -> Result<Vec<f32>> { Ok(encoder.embed_tokens(&s.tokens)?.concat()) };
     let mut fetch = |key: String, s: &Split| -> Result<Vec<f32>> {
@@ -253,7 +253,11 @@ fn baseline(
     for t in Task::ALL {
         let pt = &p[t.index()];
         let classes = &pt.spec.classes;
+        // Timed: embedding the training sample and fitting (the evaluation
+        // sets' embeddings are computed once per study and shared).
+        let t0 = Instant::now();
         let model = LogReg::fit(&embed(&pt.seen)?, &pt.seen.labels, dim, classes.len(), 300);
+        fit_seconds += t0.elapsed().as_secs_f64();
         if let Some(test) = &pt.test {
             let m = Metrics::compute(
                 classes,
@@ -279,7 +283,7 @@ fn baseline(
         test_accuracy: acc,
         test_macro_f1: f1,
         ood_accuracy: ood,
-        train_seconds: t0.elapsed().as_secs_f64(),
+        train_seconds: fit_seconds,
     })
 }
 
@@ -479,50 +483,62 @@ fn relative(file: &Path, base: &Path) -> String {
 /// generalise poorly. "Beats" means by more than the larger of the two
 /// standard deviations.
 fn claims(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
-    let stat =
-        |plan: &str, shots: Option<usize>, f: &dyn Fn(&RunResult) -> f64| -> Option<(f64, f64)> {
-            let v: Vec<f64> = runs
-                .iter()
-                .filter(|r| r.plan == plan && r.shots == shots)
-                .map(f)
-                .collect();
-            (!v.is_empty()).then(|| mean_std(&v))
-        };
+    let stat = |plan: &str,
+                shots: Option<usize>,
+                f: &dyn Fn(&RunResult) -> f64|
+     -> Option<(f64, f64, usize)> {
+        let v: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.plan == plan && r.shots == shots)
+            .map(f)
+            .collect();
+        (!v.is_empty()).then(|| {
+            let (m, sd) = mean_std(&v);
+            (m, sd, v.len())
+        })
+    };
+    // A verdict needs a spread on both sides: two runs or more each.
+    const NO_VERDICT: &str = "fewer than two runs on a side: no verdict yet";
     let mut out = String::new();
     for &shots in &cfg.shots {
         let k = shots_label(shots);
         for (t, tname) in tasks.iter().enumerate() {
             let f = move |r: &RunResult| r.test_macro_f1[t];
-            let mut ranked: Vec<(String, f64, f64)> = cfg
+            let mut ranked: Vec<(String, f64, f64, usize)> = cfg
                 .plans
                 .iter()
                 .chain(cfg.baseline.then_some(&BASELINE.to_string()))
-                .filter_map(|p| stat(p, shots, &f).map(|(m, s)| (p.clone(), m, s)))
+                .filter_map(|p| stat(p, shots, &f).map(|(m, s, n)| (p.clone(), m, s, n)))
                 .collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-            if let Some((best, m, s)) = ranked.first() {
-                let runner = ranked.get(1).map_or(String::new(), |(p, m2, s2)| {
-                    let clear = m - m2 > s.max(*s2);
-                    format!(
-                        ", ahead of {p} ({m2:.3} ± {s2:.3}){}",
-                        if clear {
-                            " by more than one std"
-                        } else {
-                            " within one std"
-                        }
-                    )
+            if let Some((best, m, s, n)) = ranked.first() {
+                let runner = ranked.get(1).map_or(String::new(), |(p, m2, s2, n2)| {
+                    let verdict = if *n < 2 || *n2 < 2 {
+                        format!(" ({NO_VERDICT})")
+                    } else if m - m2 > s.max(*s2) {
+                        " by more than one std".to_string()
+                    } else {
+                        " within one std".to_string()
+                    };
+                    format!(", ahead of {p} ({m2:.3} ± {s2:.3}){verdict}")
                 });
                 out.push_str(&format!("- {k} shots, {tname}: best test macro-F1 is {best} ({m:.3} ± {s:.3}){runner}.\n"));
             }
         }
-        if let (Some((_, s1)), Some((_, s2))) = (
+        if let (Some((_, s1, n1)), Some((_, s2, n2))) = (
             stat("last1", shots, &|r| r.test_macro_f1[0]),
             stat("last2", shots, &|r| r.test_macro_f1[0]),
         ) {
             out.push_str(&format!(
                 "- {k} shots: spread across seeds of {} macro-F1 — last1 {s1:.3}, last2 {s2:.3} ({}).\n",
                 tasks[0],
-                if s1 > s2 { "last1 varies more" } else { "last1 does not vary more than last2" }
+                if n1 < 2 || n2 < 2 {
+                    NO_VERDICT
+                } else if s1 > s2 {
+                    "last1 varies more"
+                } else {
+                    "last1 does not vary more than last2"
+                }
             ));
         }
         let ood = |r: &RunResult| {
@@ -533,12 +549,14 @@ fn claims(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
                 v.iter().sum::<f64>() / v.len() as f64
             }
         };
-        if let (Some((h, hs)), Some((l, ls))) =
+        if let (Some((h, hs, hn)), Some((l, ls, ln))) =
             (stat("heads", shots, &ood), stat("last2", shots, &ood))
         {
             out.push_str(&format!(
                 "- {k} shots: mean out-of-domain sentiment accuracy — heads {h:.3} ± {hs:.3}, last2 {l:.3} ± {ls:.3} ({}).\n",
-                if l - h > hs.max(ls) {
+                if hn < 2 || ln < 2 {
+                    NO_VERDICT
+                } else if l - h > hs.max(ls) {
                     "heads-only generalises worse"
                 } else if h - l > hs.max(ls) {
                     "heads-only generalises better"
