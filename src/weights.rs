@@ -243,6 +243,9 @@ fn refuse_duplicate_names(bytes: &[u8], path: &Path) -> Result<()> {
     let Some(json) = bytes.get(8..8usize.saturating_add(n)) else {
         return Ok(());
     };
+    if serde_json::from_slice::<serde_json::Value>(json).map_or(true, |v| !v.is_object()) {
+        return Ok(()); // not a JSON object: the parser's error says so
+    }
     // The keys of the top-level object: strings at depth 1 in key position.
     let (mut depth, mut i, mut key_next) = (0usize, 0usize, false);
     let mut seen = std::collections::HashSet::new();
