@@ -25,17 +25,28 @@ const WARMUP: usize = 3;
 const STEPS: usize = 20;
 
 fn main() -> minilm::Result<()> {
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus/corpus.jsonl");
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus/corpus.jsonl");
     let text = std::fs::read_to_string(&corpus).map_err(|e| minilm::Error::io(&corpus, e))?;
     let texts: Vec<String> = text
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("corpus line")["text"].as_str().expect("text").to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("corpus line")["text"]
+                .as_str()
+                .expect("text")
+                .to_string()
+        })
         .collect();
     let enc = Encoder::from_dir(minilm::default_model_dir())?;
     let cfg = enc.config().clone();
     let plan = Plan::parse("last2", cfg.num_layers)?;
     let specs = [
-        HeadSpec::new("topic", &["earn", "acq", "crude", "trade", "money-fx", "interest", "ship", "grain"]),
+        HeadSpec::new(
+            "topic",
+            &[
+                "earn", "acq", "crude", "trade", "money-fx", "interest", "ship", "grain",
+            ],
+        ),
         HeadSpec::new("sentiment", &["negative", "positive"]),
     ];
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0);
@@ -45,9 +56,16 @@ fn main() -> minilm::Result<()> {
     for _ in 0..WARMUP + STEPS {
         let mut step = Vec::new();
         for (t, classes) in [(Task::A, 8), (Task::B, 2)] {
-            let pick: Vec<&str> = texts.choose_multiple(&mut rng, BATCH).map(String::as_str).collect();
+            let pick: Vec<&str> = texts
+                .choose_multiple(&mut rng, BATCH)
+                .map(String::as_str)
+                .collect();
             let toks = enc.tokenize(&pick)?;
-            let batch = TokenBatch::new(toks.iter().map(|t| (t.ids.as_slice(), t.type_ids.as_slice())), &cfg)?;
+            let batch = TokenBatch::new(
+                toks.iter()
+                    .map(|t| (t.ids.as_slice(), t.type_ids.as_slice())),
+                &cfg,
+            )?;
             tokens += batch.tokens();
             let labels: Vec<usize> = (0..BATCH).map(|_| rng.random_range(0..classes)).collect();
             step.push((t, batch, labels));
@@ -67,7 +85,14 @@ fn main() -> minilm::Result<()> {
         let mut opt = AdamW::new(AdamWConfig::default(), &grads);
         let t0 = Instant::now();
         let prefixes: Vec<Vec<Vec<f32>>> = if cached {
-            steps.iter().map(|s| s.iter().map(|(_, b, _)| model.frozen_prefix(b, &plan)).collect()).collect()
+            steps
+                .iter()
+                .map(|s| {
+                    s.iter()
+                        .map(|(_, b, _)| model.frozen_prefix(b, &plan))
+                        .collect()
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -81,7 +106,11 @@ fn main() -> minilm::Result<()> {
                 .map(|(j, (task, b, labels))| TaskBatch {
                     task: *task,
                     input: if cached {
-                        EncoderInput::Hidden { batch: b, states: &prefixes[i][j], layer: plan.first_layer() }
+                        EncoderInput::Hidden {
+                            batch: b,
+                            states: &prefixes[i][j],
+                            layer: plan.first_layer(),
+                        }
                     } else {
                         EncoderInput::Tokens(b)
                     },
@@ -91,7 +120,13 @@ fn main() -> minilm::Result<()> {
             grads.zero_grad();
             let mut drng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(i as u64);
             model.loss_and_grads(&batches, &plan, Mode::Train, &mut drng, &mut grads)?;
-            opt.step(model.params_mut(), &grads, |n| if n.starts_with("head_") { 2e-3 } else { 5e-5 })?;
+            opt.step(model.params_mut(), &grads, |n| {
+                if n.starts_with("head_") {
+                    2e-3
+                } else {
+                    5e-5
+                }
+            })?;
             model.refresh(&plan);
             if i >= WARMUP {
                 times.push(t.elapsed().as_secs_f64() * 1e3);
@@ -101,11 +136,19 @@ fn main() -> minilm::Result<()> {
         let med = times[times.len() / 2];
         println!(
             "| {} | {med:.1} | {:.1} | {:.1} | {:.1} | {} |",
-            if cached { "cached" } else { "recomputed every step" },
+            if cached {
+                "cached"
+            } else {
+                "recomputed every step"
+            },
             times[0],
             times[times.len() - 1],
             2.0 * BATCH as f64 / (med / 1e3),
-            if cached { format!("{prefix_ms:.1}") } else { "–".into() }
+            if cached {
+                format!("{prefix_ms:.1}")
+            } else {
+                "–".into()
+            }
         );
     }
     Ok(())

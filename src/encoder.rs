@@ -44,7 +44,10 @@ impl Encoder {
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
-            return Err(Error::file(dir, "model folder not found (run weights/fetch.sh, or pass --model DIR)"));
+            return Err(Error::file(
+                dir,
+                "model folder not found (run weights/fetch.sh, or pass --model DIR)",
+            ));
         }
         let config = BertConfig::from_file(&dir.join("config.json"))?;
         let pipeline = PipelineConfig::from_dir(dir, &config)?;
@@ -54,10 +57,22 @@ impl Encoder {
     }
 
     /// Assemble an encoder from already-loaded parts.
-    pub fn from_parts(config: BertConfig, pipeline: PipelineConfig, params: ParamStore, tokenizer: Tokenizer) -> Self {
+    pub fn from_parts(
+        config: BertConfig,
+        pipeline: PipelineConfig,
+        params: ParamStore,
+        tokenizer: Tokenizer,
+    ) -> Self {
         let model = BertModel::from_store(&config, &params);
         let normalize = pipeline.normalize;
-        Encoder { tokenizer, model, params, pipeline, batch_size: DEFAULT_BATCH_SIZE, normalize }
+        Encoder {
+            tokenizer,
+            model,
+            params,
+            pipeline,
+            batch_size: DEFAULT_BATCH_SIZE,
+            normalize,
+        }
     }
 
     /// Sequences per forward pass (at least 1).
@@ -127,7 +142,10 @@ impl Encoder {
 
     /// Pooled (and, if set, normalised) embeddings of one batch.
     fn pool<'a>(&self, seqs: impl Iterator<Item = &'a Tokens>) -> Result<Vec<Vec<f32>>> {
-        let batch = TokenBatch::new(seqs.map(|t| (t.ids.as_slice(), t.type_ids.as_slice())), self.config())?;
+        let batch = TokenBatch::new(
+            seqs.map(|t| (t.ids.as_slice(), t.type_ids.as_slice())),
+            self.config(),
+        )?;
         let x = self.model.forward(&batch, None);
         let h = self.dim();
         let pooled = mean_pool(&x, &batch, h);
@@ -147,7 +165,10 @@ impl Encoder {
     /// `[tokens, hidden]`: the embeddings output, then each layer's output).
     pub fn hidden_states(&self, text: &str) -> Result<(Tokens, Vec<Vec<f32>>)> {
         let tokens = self.tokenizer.encode(text)?;
-        let batch = TokenBatch::new([(tokens.ids.as_slice(), tokens.type_ids.as_slice())], self.config())?;
+        let batch = TokenBatch::new(
+            [(tokens.ids.as_slice(), tokens.type_ids.as_slice())],
+            self.config(),
+        )?;
         let mut hidden = Vec::new();
         self.model.forward(&batch, Some(&mut hidden));
         Ok((tokens, hidden))

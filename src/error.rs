@@ -16,7 +16,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error not tied to a file.
     pub fn msg(message: impl Into<String>) -> Self {
-        Error { message: message.into() }
+        Error {
+            message: message.into(),
+        }
     }
     /// An error about a whole file.
     pub fn file(path: &Path, message: impl fmt::Display) -> Self {

@@ -51,9 +51,14 @@ impl Tokenizer {
     pub fn from_bytes(bytes: &[u8], path: &Path, max_len: usize) -> Result<Self> {
         let mut inner = tokenizers::Tokenizer::from_bytes(bytes)
             .map_err(|e| Error::file(path, format!("cannot load tokenizer: {e}")))?;
-        let specials = inner.get_post_processor().map_or(0, |p| p.added_tokens(false));
+        let specials = inner
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(false));
         if max_len <= specials {
-            return Err(Error::file(path, format!("max_seq_length {max_len} leaves no room for text")));
+            return Err(Error::file(
+                path,
+                format!("max_seq_length {max_len} leaves no room for text"),
+            ));
         }
         inner
             .with_truncation(Some(TruncationParams {

@@ -949,7 +949,10 @@ fn real_data_if_fetched() {
         .into_iter()
         .chain(prepare::UCI_RAW);
     if !needed.into_iter().all(|f| raw.join(f).is_file()) {
-        assert!(std::env::var_os("CI").is_none(), "data/raw is missing in CI: .ci/run must run data/fetch.sh first");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "data/raw is missing in CI: .ci/run must run data/fetch.sh first"
+        );
         eprintln!("not checked: run data/fetch.sh to check the real data");
         return;
     }

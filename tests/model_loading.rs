@@ -58,7 +58,10 @@ fn malformed_config() {
         write_tiny_model(&d);
         std::fs::write(d.join("config.json"), text).unwrap();
         let e = load_err(&d);
-        assert!(e.contains("config.json") && e.contains(needle), "{text:?}: {e}");
+        assert!(
+            e.contains("config.json") && e.contains(needle),
+            "{text:?}: {e}"
+        );
     }
     let mut fields = vec![
         ("num_attention_heads", serde_json::json!(0), "out of range"),
@@ -72,7 +75,10 @@ fn malformed_config() {
         cfg[field] = value;
         std::fs::write(d.join("config.json"), cfg.to_string()).unwrap();
         let e = load_err(&d);
-        assert!(e.contains("config.json") && e.contains(needle), "{field}: {e}");
+        assert!(
+            e.contains("config.json") && e.contains(needle),
+            "{field}: {e}"
+        );
     }
 }
 
@@ -96,7 +102,10 @@ fn broken_safetensors() {
         write_tiny_model(&d);
         std::fs::write(d.join("model.safetensors"), bytes).unwrap();
         let e = load_err(&d);
-        assert!(e.contains("model.safetensors") && e.contains("not a valid safetensors file"), "{name}: {e}");
+        assert!(
+            e.contains("model.safetensors") && e.contains("not a valid safetensors file"),
+            "{name}: {e}"
+        );
     }
 }
 
@@ -110,24 +119,52 @@ fn wrong_tensors() {
     // Wrong shape.
     let mut t = tiny_tensors(1);
     t.get_mut(name).unwrap().0 = vec![4, 16];
-    check_tensor_error("st-shape", &common::to_safetensors(&t), name, "shape [4, 16], expected [8, 8]");
+    check_tensor_error(
+        "st-shape",
+        &common::to_safetensors(&t),
+        name,
+        "shape [4, 16], expected [8, 8]",
+    );
     // Non-finite values.
     let mut t = tiny_tensors(1);
     t.get_mut(name).unwrap().1[5] = f32::NAN;
-    check_tensor_error("st-nan", &common::to_safetensors(&t), name, "non-finite value NaN at flat index 5");
+    check_tensor_error(
+        "st-nan",
+        &common::to_safetensors(&t),
+        name,
+        "non-finite value NaN at flat index 5",
+    );
     let mut t = tiny_tensors(1);
     t.get_mut(name).unwrap().1[0] = f32::INFINITY;
-    check_tensor_error("st-inf", &common::to_safetensors(&t), name, "non-finite value inf");
+    check_tensor_error(
+        "st-inf",
+        &common::to_safetensors(&t),
+        name,
+        "non-finite value inf",
+    );
     // Wrong dtype: the same bytes declared as I32.
     let t = tiny_tensors(1);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
-        t.iter().map(|(n, (s, d))| (n.clone(), s.clone(), d.iter().flat_map(|v| v.to_le_bytes()).collect())).collect();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = t
+        .iter()
+        .map(|(n, (s, d))| {
+            (
+                n.clone(),
+                s.clone(),
+                d.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
     let views = bytes.iter().map(|(n, s, b)| {
         let dtype = if n == name { Dtype::I32 } else { Dtype::F32 };
         (n.clone(), TensorView::new(dtype, s.clone(), b).unwrap())
     });
     let st = safetensors::tensor::serialize(views, None).unwrap();
-    check_tensor_error("st-dtype", &st, name, "dtype I32, expected F32, F16 or BF16");
+    check_tensor_error(
+        "st-dtype",
+        &st,
+        name,
+        "dtype I32, expected F32, F16 or BF16",
+    );
 }
 
 fn check_tensor_error(tag: &str, bytes: &[u8], tensor: &str, needle: &str) {
@@ -136,7 +173,9 @@ fn check_tensor_error(tag: &str, bytes: &[u8], tensor: &str, needle: &str) {
     std::fs::write(d.join("model.safetensors"), bytes).unwrap();
     let e = load_err(&d);
     assert!(
-        e.contains("model.safetensors") && e.contains(&format!("tensor {tensor}")) && e.contains(needle),
+        e.contains("model.safetensors")
+            && e.contains(&format!("tensor {tensor}"))
+            && e.contains(needle),
         "{tag}: {e}"
     );
 }
@@ -146,11 +185,19 @@ fn bad_pipeline_files() {
     let d = temp_dir("pool");
     write_tiny_model(&d);
     std::fs::create_dir_all(d.join("1_Pooling")).unwrap();
-    std::fs::write(d.join("1_Pooling/config.json"), r#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#).unwrap();
+    std::fs::write(
+        d.join("1_Pooling/config.json"),
+        r#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#,
+    )
+    .unwrap();
     assert!(load_err(&d).contains("only mean pooling"));
     let d = temp_dir("sbert");
     write_tiny_model(&d);
-    std::fs::write(d.join("sentence_bert_config.json"), r#"{"max_seq_length": 100000}"#).unwrap();
+    std::fs::write(
+        d.join("sentence_bert_config.json"),
+        r#"{"max_seq_length": 100000}"#,
+    )
+    .unwrap();
     assert!(load_err(&d).contains("max_seq_length 100000"));
     let d = temp_dir("tok");
     write_tiny_model(&d);

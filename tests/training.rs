@@ -260,14 +260,21 @@ fn failed_checkpoint_write_leaves_the_previous_one() {
 #[test]
 fn evaluation_from_cached_prefix_equals_full_forward() {
     use minilm::train::trainer::{predict_classes, prefix_cache};
-    let (model, _) = run("last2", TrainConfig { epochs: 1, ..config("last2") });
+    let (model, _) = run(
+        "last2",
+        TrainConfig {
+            epochs: 1,
+            ..config("last2")
+        },
+    );
     let d = data();
     for name in ["last1", "last2", "heads"] {
         let plan = Plan::parse(name, 6).unwrap();
         for t in Task::ALL {
             let split = &d[t.index()].train;
             let states = prefix_cache(&model, &plan, split).unwrap();
-            let cached = predict_classes(&model, split, t, Some((&states, plan.first_layer()))).unwrap();
+            let cached =
+                predict_classes(&model, split, t, Some((&states, plan.first_layer()))).unwrap();
             let full = predict_classes(&model, split, t, None).unwrap();
             assert_eq!(cached, full, "plan {name}, task {t}");
             let probs = predict_probs(&model, &split.tokens, t, 3).unwrap();

@@ -84,7 +84,12 @@ mod tests {
 
     #[test]
     fn parses_values_switches_and_positionals() {
-        let a = Args::parse(&s(&["x", "--batch-size", "8", "--quiet", "--model=m", "y"]), &["batch-size", "model"], &["quiet"]).unwrap();
+        let a = Args::parse(
+            &s(&["x", "--batch-size", "8", "--quiet", "--model=m", "y"]),
+            &["batch-size", "model"],
+            &["quiet"],
+        )
+        .unwrap();
         assert_eq!(a.parsed::<usize>("batch-size").unwrap(), Some(8));
         assert_eq!(a.value("model"), Some("m"));
         assert!(a.switch("quiet"));

@@ -13,7 +13,11 @@ standard input and writes each line back with an added \"embedding\" array.";
 
 /// Run `minilm embed`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(argv, &["input", "model", "batch-size", "threads"], &["no-normalize", "allow-empty", "help"])?;
+    let args = Args::parse(
+        argv,
+        &["input", "model", "batch-size", "threads"],
+        &["no-normalize", "allow-empty", "help"],
+    )?;
     if args.switch("help") {
         println!("{HELP}");
         return Ok(());
@@ -22,9 +26,14 @@ pub fn run(argv: &[String]) -> Result<()> {
         return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
     }
     let encoder = load_encoder(&args)?;
-    let encoder = if args.switch("no-normalize") { encoder.with_normalize(false) } else { encoder };
+    let encoder = if args.switch("no-normalize") {
+        encoder.with_normalize(false)
+    } else {
+        encoder
+    };
     let (input, name) = open_input(args.value("input"))?;
-    let mut reader = JsonlReader::new(input, &name, &["embedding"]).allow_empty(args.switch("allow-empty"));
+    let mut reader =
+        JsonlReader::new(input, &name, &["embedding"]).allow_empty(args.switch("allow-empty"));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Read a bounded chunk, embed it, write it: memory does not grow with the input.
@@ -37,8 +46,10 @@ pub fn run(argv: &[String]) -> Result<()> {
         let embeddings = encoder.embed(&texts)?;
         for (rec, e) in chunk.iter().zip(&embeddings) {
             let json = serde_json::to_string(e).expect("finite floats serialise");
-            writeln!(out, "{}", rec.with_field("embedding", &json)).map_err(|e| Error::msg(format!("<stdout>: {e}")))?;
+            writeln!(out, "{}", rec.with_field("embedding", &json))
+                .map_err(|e| Error::msg(format!("<stdout>: {e}")))?;
         }
     }
-    out.flush().map_err(|e| Error::msg(format!("<stdout>: {e}")))
+    out.flush()
+        .map_err(|e| Error::msg(format!("<stdout>: {e}")))
 }

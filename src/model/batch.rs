@@ -22,10 +22,17 @@ impl TokenBatch {
     where
         I: IntoIterator<Item = (&'a [u32], &'a [u32])>,
     {
-        let mut b = TokenBatch { starts: vec![0], ..Default::default() };
+        let mut b = TokenBatch {
+            starts: vec![0],
+            ..Default::default()
+        };
         for (n, (ids, types)) in seqs.into_iter().enumerate() {
             if ids.len() != types.len() {
-                return Err(Error::msg(format!("sequence {n}: {} ids but {} type ids", ids.len(), types.len())));
+                return Err(Error::msg(format!(
+                    "sequence {n}: {} ids but {} type ids",
+                    ids.len(),
+                    types.len()
+                )));
             }
             if ids.is_empty() {
                 return Err(Error::msg(format!("sequence {n} has no tokens")));
@@ -38,10 +45,14 @@ impl TokenBatch {
                 )));
             }
             if let Some(&id) = ids.iter().find(|&&i| i as usize >= cfg.vocab_size) {
-                return Err(Error::msg(format!("sequence {n}: token id {id} is outside the vocabulary")));
+                return Err(Error::msg(format!(
+                    "sequence {n}: token id {id} is outside the vocabulary"
+                )));
             }
             if let Some(&t) = types.iter().find(|&&t| t as usize >= cfg.type_vocab_size) {
-                return Err(Error::msg(format!("sequence {n}: token type {t} is outside the model's types")));
+                return Err(Error::msg(format!(
+                    "sequence {n}: token type {t} is outside the model's types"
+                )));
             }
             b.ids.extend_from_slice(ids);
             b.type_ids.extend_from_slice(types);

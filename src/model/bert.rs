@@ -23,7 +23,9 @@ impl BertModel {
         BertModel {
             config: config.clone(),
             embeddings: Embeddings::from_store(store, config),
-            layers: (0..config.num_layers).map(|i| Layer::from_store(store, i, config)).collect(),
+            layers: (0..config.num_layers)
+                .map(|i| Layer::from_store(store, i, config))
+                .collect(),
         }
     }
 

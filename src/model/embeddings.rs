@@ -21,8 +21,14 @@ impl Embeddings {
     pub fn from_store(store: &ParamStore, cfg: &BertConfig) -> Self {
         Embeddings {
             word: store.get("embeddings.word_embeddings.weight").data.clone(),
-            position: store.get("embeddings.position_embeddings.weight").data.clone(),
-            token_type: store.get("embeddings.token_type_embeddings.weight").data.clone(),
+            position: store
+                .get("embeddings.position_embeddings.weight")
+                .data
+                .clone(),
+            token_type: store
+                .get("embeddings.token_type_embeddings.weight")
+                .data
+                .clone(),
             layer_norm: LayerNorm::from_store(store, "embeddings.LayerNorm", cfg.layer_norm_eps),
             hidden: cfg.hidden_size,
         }

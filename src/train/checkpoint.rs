@@ -239,7 +239,11 @@ impl Checkpoint {
                 &self.dir,
                 format!(
                     "checkpoint was trained on base model {}…, but {} is {}…",
-                    self.meta.base_model_sha256.chars().take(12).collect::<String>(),
+                    self.meta
+                        .base_model_sha256
+                        .chars()
+                        .take(12)
+                        .collect::<String>(),
                     model_file.display(),
                     &sha[..12]
                 ),

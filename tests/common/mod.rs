@@ -30,16 +30,24 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// vocabulary, so the real tokenizer works with it.
 pub fn tiny_tensors(seed: u64) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
     let cfg = minilm::config::BertConfig::from_json(&tiny_config()).unwrap();
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
     };
     minilm::weights::expected_tensors(&cfg)
         .into_iter()
         .map(|(name, shape)| {
             let n: usize = shape.iter().product();
-            let data = if name.ends_with("LayerNorm.weight") { vec![1.0; n] } else { (0..n).map(|_| next()).collect() };
+            let data = if name.ends_with("LayerNorm.weight") {
+                vec![1.0; n]
+            } else {
+                (0..n).map(|_| next()).collect()
+            };
             (name, (shape, data))
         })
         .collect()
@@ -58,9 +66,20 @@ pub fn tiny_config() -> serde_json::Value {
 pub fn to_safetensors(tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>) -> Vec<u8> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(n, (s, d))| (n.clone(), s.clone(), d.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|(n, (s, d))| {
+            (
+                n.clone(),
+                s.clone(),
+                d.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
         .collect();
-    let views = bytes.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()));
+    let views = bytes.iter().map(|(n, s, b)| {
+        (
+            n.clone(),
+            TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+        )
+    });
     safetensors::tensor::serialize(views, None).unwrap()
 }
 
@@ -68,19 +87,30 @@ pub fn to_safetensors(tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>) -> Vec
 pub fn write_tiny_model(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("config.json"), tiny_config().to_string()).unwrap();
-    std::fs::write(dir.join("model.safetensors"), to_safetensors(&tiny_tensors(1))).unwrap();
-    std::fs::copy(real_model_dir().join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    std::fs::write(
+        dir.join("model.safetensors"),
+        to_safetensors(&tiny_tensors(1)),
+    )
+    .unwrap();
+    std::fs::copy(
+        real_model_dir().join("tokenizer.json"),
+        dir.join("tokenizer.json"),
+    )
+    .unwrap();
 }
 
 /// Largest |a − b| and its index.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, usize) {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).enumerate().fold((0.0, 0), |(m, mi), (i, (x, y))| {
-        let d = (x - y).abs();
-        if d > m || d.is_nan() {
-            (d, i)
-        } else {
-            (m, mi)
-        }
-    })
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .fold((0.0, 0), |(m, mi), (i, (x, y))| {
+            let d = (x - y).abs();
+            if d > m || d.is_nan() {
+                (d, i)
+            } else {
+                (m, mi)
+            }
+        })
 }
