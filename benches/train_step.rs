@@ -16,8 +16,8 @@ use minilm::model::TokenBatch;
 use minilm::train::adamw::{AdamW, AdamWConfig};
 use minilm::train::{EncoderInput, Grads, HeadSpec, Mode, MultiTaskModel, Plan, Task, TaskBatch};
 use minilm::Encoder;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
 use std::time::Instant;
 
 const BATCH: usize = 16;
@@ -57,7 +57,7 @@ fn main() -> minilm::Result<()> {
         let mut step = Vec::new();
         for (t, classes) in [(Task::A, 8), (Task::B, 2)] {
             let pick: Vec<&str> = texts
-                .choose_multiple(&mut rng, BATCH)
+                .sample(&mut rng, BATCH)
                 .map(String::as_str)
                 .collect();
             let toks = enc.tokenize(&pick)?;
