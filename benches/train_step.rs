@@ -56,10 +56,7 @@ fn main() -> minilm::Result<()> {
     for _ in 0..WARMUP + STEPS {
         let mut step = Vec::new();
         for (t, classes) in [(Task::A, 8), (Task::B, 2)] {
-            let pick: Vec<&str> = texts
-                .sample(&mut rng, BATCH)
-                .map(String::as_str)
-                .collect();
+            let pick: Vec<&str> = texts.sample(&mut rng, BATCH).map(String::as_str).collect();
             let toks = enc.tokenize(&pick)?;
             let batch = TokenBatch::new(
                 toks.iter()
