@@ -93,10 +93,29 @@ pub fn attention_core(
     ctx: &mut [f32],
     probs: Option<&mut [f32]>,
 ) {
+    attention_loop(qkv, batch, heads, ctx, probs, None);
+}
+
+/// A transform of one head's probabilities before they weight V (dropout),
+/// given the offset of the matrix in the all-heads buffer.
+type ProbsTransform<'a> = &'a (dyn Fn(&mut [f32], usize) + Sync);
+
+/// The per-(sequence, head) loop behind [`attention_core`] and
+/// `attention_core_train`: `softmax(Q·Kᵀ/√d)` kept in `probs` when given,
+/// `transform` (if any) applied to a copy, which then weights V.
+fn attention_loop(
+    qkv: &[f32],
+    batch: &TokenBatch,
+    heads: usize,
+    ctx: &mut [f32],
+    mut probs: Option<&mut [f32]>,
+    transform: Option<ProbsTransform<'_>>,
+) {
     let hidden = ctx.len() / batch.tokens().max(1);
     let d = hidden / heads;
     let stride = 3 * hidden;
     let scale = 1.0 / (d as f32).sqrt();
+    let offsets = probs_offsets(batch, heads);
     let tasks: Vec<(usize, usize)> = (0..batch.len())
         .flat_map(|s| (0..heads).map(move |h| (s, h)))
         .collect();
@@ -115,7 +134,14 @@ pub fn attention_core(
         );
         softmax_rows(&mut p, l);
         let mut out = vec![0.0f32; l * d];
-        sgemm(l, l, d, 1.0, &p, l, 1, v, stride, 1, 0.0, &mut out, d, 1);
+        match transform {
+            Some(f) => {
+                let mut pd = p.clone();
+                f(&mut pd, offsets[s] + h * l * l);
+                sgemm(l, l, d, 1.0, &pd, l, 1, v, stride, 1, 0.0, &mut out, d, 1);
+            }
+            None => sgemm(l, l, d, 1.0, &p, l, 1, v, stride, 1, 0.0, &mut out, d, 1),
+        }
         (out, if keep { p } else { Vec::new() })
     };
     let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 2).sum();
@@ -124,8 +150,6 @@ pub fn attention_core(
     } else {
         tasks.iter().map(run).collect()
     };
-    let offsets = probs_offsets(batch, heads);
-    let mut probs = probs;
     for (&(s, h), (out, p)) in tasks.iter().zip(results) {
         let r = batch.range(s);
         for (i, row) in out.chunks(d).enumerate() {
@@ -282,50 +306,12 @@ pub fn attention_core_train(
     ctx: &mut [f32],
     probs: &mut [f32],
 ) {
-    let hidden = ctx.len() / batch.tokens().max(1);
-    let d = hidden / heads;
-    let stride = 3 * hidden;
-    let scale = 1.0 / (d as f32).sqrt();
-    let offsets = probs_offsets(batch, heads);
-    let tasks: Vec<(usize, usize)> = (0..batch.len())
-        .flat_map(|s| (0..heads).map(move |h| (s, h)))
-        .collect();
-    let run = |&(s, h): &(usize, usize)| {
-        let r = batch.range(s);
-        let l = r.len();
-        let base = r.start * stride;
-        let q = &qkv[base + h * d..];
-        let k = &qkv[base + hidden + h * d..];
-        let v = &qkv[base + 2 * hidden + h * d..];
-        let mut p = vec![0.0f32; l * l];
-        sgemm(
-            l, d, l, scale, q, stride, 1, k, 1, stride, 0.0, &mut p, l, 1,
-        );
-        softmax_rows(&mut p, l);
-        let mut out = vec![0.0f32; l * d];
-        match dropout {
-            Some(dr) => {
-                let mut pd = p.clone();
-                dr.forward(&mut pd, offsets[s] + h * l * l);
-                sgemm(l, l, d, 1.0, &pd, l, 1, v, stride, 1, 0.0, &mut out, d, 1);
-            }
-            None => sgemm(l, l, d, 1.0, &p, l, 1, v, stride, 1, 0.0, &mut out, d, 1),
+    match dropout {
+        Some(dr) => {
+            let f = |p: &mut [f32], offset: usize| dr.forward(p, offset);
+            attention_loop(qkv, batch, heads, ctx, Some(probs), Some(&f));
         }
-        (out, p)
-    };
-    let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 2).sum();
-    let results: Vec<(Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
-        tasks.par_iter().map(run).collect()
-    } else {
-        tasks.iter().map(run).collect()
-    };
-    for (&(s, h), (out, p)) in tasks.iter().zip(results) {
-        let r = batch.range(s);
-        for (i, row) in out.chunks(d).enumerate() {
-            ctx[(r.start + i) * hidden + h * d..][..d].copy_from_slice(row);
-        }
-        let l = r.len();
-        probs[offsets[s] + h * l * l..][..l * l].copy_from_slice(&p);
+        None => attention_loop(qkv, batch, heads, ctx, Some(probs), None),
     }
 }
 
