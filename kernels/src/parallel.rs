@@ -56,16 +56,42 @@ pub fn in_worker() -> bool {
 /// serial, since `f` runs on a worker). For benchmarks, tests, and callers
 /// that keep their own pool.
 pub fn install<R: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> R + Send) -> R {
-    pool.install(|| {
-        struct Restore(bool);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                TOP_LEVEL.with(|t| t.set(self.0));
-            }
+    pool.install(|| as_top_level(f))
+}
+
+/// Run `f` on a thread of the current pool (the global one unless inside
+/// [`install`]) as a top-level caller, so the kernels it calls split their
+/// work as they would from the caller's thread.
+///
+/// Why: a parallel kernel called from a thread outside the pool hands its
+/// job to the pool and then sleeps on a lock until the job is done, so every
+/// product pays two thread wake-ups and the calling core does none of the
+/// work. A forward pass has dozens of products; entered once here, it pays
+/// that hand-off once, and each product's split is a cheap fork between
+/// pool threads that are already awake. Results are unchanged (the split
+/// never changes an element's summation order).
+///
+/// Runs `f` where it is when already on a pool thread, or when the pool has
+/// one thread (nothing to split).
+pub fn enter<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() || rayon::current_num_threads() <= 1 {
+        return f();
+    }
+    let mut out = None;
+    rayon::scope(|_| out = Some(as_top_level(f)));
+    out.expect("rayon::scope ran the closure")
+}
+
+/// Run `f` with this thread marked as a top-level caller (see [`in_worker`]).
+fn as_top_level<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TOP_LEVEL.with(|t| t.set(self.0));
         }
-        let _restore = Restore(TOP_LEVEL.with(|t| t.replace(true)));
-        f()
-    })
+    }
+    let _restore = Restore(TOP_LEVEL.with(|t| t.replace(true)));
+    f()
 }
 
 /// Build a local pool of `threads` threads and [`install`] `f` in it.

@@ -32,18 +32,32 @@ impl BertModel {
     /// Final hidden states `[tokens, hidden]` of the batch. When `hidden` is
     /// given it receives the embeddings output and every layer's output
     /// (`num_layers + 1` buffers), as `output_hidden_states` does in PyTorch.
-    pub fn forward(&self, batch: &TokenBatch, mut hidden: Option<&mut Vec<Vec<f32>>>) -> Vec<f32> {
+    pub fn forward(&self, batch: &TokenBatch, hidden: Option<&mut Vec<Vec<f32>>>) -> Vec<f32> {
+        minilm_kernels::parallel::enter(|| self.forward_here(batch, hidden))
+    }
+
+    fn forward_here(&self, batch: &TokenBatch, mut hidden: Option<&mut Vec<Vec<f32>>>) -> Vec<f32> {
         let mut x = vec![0.0; batch.tokens() * self.config.hidden_size];
         self.embeddings.forward(batch, &mut x);
         if let Some(h) = hidden.as_deref_mut() {
             h.push(x.clone());
         }
-        self.forward_layers(&mut x, batch, 0..self.layers.len(), hidden)
+        self.forward_layers_here(&mut x, batch, 0..self.layers.len(), hidden)
     }
 
     /// Run layers `range` over hidden states `x` (the output of layer
     /// `range.start − 1`), in place; returns `x`.
     pub fn forward_layers(
+        &self,
+        x: &mut Vec<f32>,
+        batch: &TokenBatch,
+        range: std::ops::Range<usize>,
+        hidden: Option<&mut Vec<Vec<f32>>>,
+    ) -> Vec<f32> {
+        minilm_kernels::parallel::enter(|| self.forward_layers_here(x, batch, range, hidden))
+    }
+
+    fn forward_layers_here(
         &self,
         x: &mut Vec<f32>,
         batch: &TokenBatch,

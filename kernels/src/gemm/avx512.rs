@@ -10,14 +10,21 @@ use std::arch::x86_64::*;
 /// other) with separate roundings, exactly as `driver::merge` does for edge
 /// tiles, so an element's bits do not depend on which path stored it.
 ///
+/// A is read as `a[i·a_rs + p·a_ps]`: a packed micro-panel is `(1, MR)`, a
+/// row-major operand used in place is `(row stride, 1)` (see `driver`).
+///
 /// # Safety
-/// The CPU supports avx512f; `a` points to `kc·MR` readable floats, `b` to
-/// `kc·NR`, and `c` to an MR×NR tile with row stride `rsc` and unit column
-/// stride, writable, not aliasing `a` or `b` (and readable unless beta = 0).
+/// The CPU supports avx512f; `a[i·a_rs + p·a_ps]` is readable for i < MR,
+/// p < kc; `b` points to `kc·NR` readable floats, and `c` to an MR×NR tile
+/// with row stride `rsc` and unit column stride, writable, not aliasing `a`
+/// or `b` (and readable unless beta = 0).
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn kernel(
     kc: usize,
     a: *const f32,
+    a_rs: usize,
+    a_ps: usize,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
@@ -32,20 +39,17 @@ pub(super) unsafe fn kernel(
             _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(i * rsc + h * 16) as *const i8);
         }
     }
+    let rows: [*const f32; MR] = std::array::from_fn(|i| a.wrapping_add(i * a_rs));
     for p in 0..kc {
-        // SAFETY: p < kc, so b + p·NR .. + NR and a + p·MR .. + MR are inside
-        // the panels the caller vouched for.
-        let (b0, b1, ap) = unsafe {
+        // SAFETY: p < kc, so b + p·NR .. + NR is inside the panel the caller
+        // vouched for.
+        let (b0, b1) = unsafe {
             let bp = b.add(p * NR);
-            (
-                _mm512_loadu_ps(bp),
-                _mm512_loadu_ps(bp.add(16)),
-                a.add(p * MR),
-            )
+            (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)))
         };
-        for (i, row) in acc.iter_mut().enumerate() {
-            // SAFETY: i < MR, inside the A micro-panel row for this p.
-            let ai = _mm512_set1_ps(unsafe { *ap.add(i) });
+        for (row, &ar) in acc.iter_mut().zip(&rows) {
+            // SAFETY: i < MR and p < kc: a[i·a_rs + p·a_ps] is readable.
+            let ai = _mm512_set1_ps(unsafe { *ar.add(p * a_ps) });
             row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
             row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
         }

@@ -5,7 +5,8 @@ use crate::isa::Isa;
 
 /// Signature shared by the microkernels (see `avx512::kernel` for the
 /// contract).
-pub(crate) type KernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, f32, f32);
+pub(crate) type KernelFn =
+    unsafe fn(usize, *const f32, usize, usize, *const f32, *mut f32, usize, f32, f32);
 
 /// A microkernel with its register-tile shape.
 pub(crate) struct Kernel {

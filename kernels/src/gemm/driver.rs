@@ -1,11 +1,14 @@
 //! The BLIS loop nest around the microkernel, and the split across threads.
 //!
 //! For a block of output rows and columns:
-//! `for jc (NC columns) { for pc (KC depth) { for ip (MR rows) { for jp (NR
-//! columns) { microkernel } } } }` — the A micro-panel (MR×KC) stays in L1
-//! across the jp loop, the KC×NC block of packed B stays in L2 across the ip
-//! loop. The epilogue of an output tile runs right after its last depth
-//! block, while the tile is still in cache.
+//! `for jc (NC columns) { for pc (KC depth) { for ic (MC rows) { for jp (NR
+//! columns) { for ip (MR rows) { microkernel } } } } }` — each B micro-panel
+//! (KC×NR) stays in L1 across the ip loop while the MR-row micro-panels of A
+//! stream past it from L2, and the tiles of the ip loop prefetch the next B
+//! micro-panel. Full MR-row panels of a row-major A are read in place; only
+//! a ragged last panel, or A of another layout, is packed. The epilogue of
+//! an output tile runs right after its last depth block, while the tile is
+//! still in cache.
 
 use super::blocking::{KC, MC, NC};
 use super::dispatch::Kernel;
@@ -118,90 +121,152 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
     if rows == 0 || c1 <= c0 {
         return;
     }
-    pack::with_buf(Slot::A, pack::packed_len(rows, k, mr), |apack| {
-        pack::pack_a(mr, p.a, p.rsa, p.csa, r0, rows, k, apack);
+    // With unit column stride (row-major activations, the common case) the
+    // microkernel reads full MR-row panels of A in place: packing them would
+    // only copy rows that are already contiguous in depth. The ragged last
+    // panel, and A of any other layout, is packed (zero-padded to MR rows).
+    let in_place = if p.csa == 1 { rows / mr * mr } else { 0 };
+    let packed_rows = rows - in_place;
+    pack::with_buf(Slot::A, pack::packed_len(packed_rows, k, mr), |apack| {
+        pack::pack_a(mr, p.a, p.rsa, p.csa, r0 + in_place, packed_rows, k, apack);
         let c = p.c;
         let mut tile = [0.0f32; 16 * 32];
         let direct = c.cs == 1;
         let mut jc = c0;
         while jc < c1 {
             let jend = (jc + NC).min(c1);
-            let mut pc = 0;
-            while pc < k {
+            // One (row block, depth block) step of the nest: every tile of
+            // rows ic..icend and columns jc..jend gets the depth pc..pc+kc.
+            let mut step = |ic: usize, icend: usize, pc: usize| {
                 let kc = KC.min(k - pc);
                 let last = pc + kc == k;
                 // Later depth blocks add onto what the first one stored.
                 let beta = if pc == 0 { p.beta } else { 1.0 };
-                // MC-row blocks of packed A stay in L2 while each B
-                // micro-panel (KC×NR) is reused from L1 by all their tiles.
-                let mut ic = 0;
-                while ic < rows {
-                    let icend = (ic + MC).min(rows);
-                    let mut j0 = jc;
-                    while j0 < jend {
-                        let ncols = nr.min(jend - j0);
-                        let bp = p.bpack[(j0 / nr) * nr * k + pc * nr..].as_ptr();
-                        for ip in ic / mr..icend.div_ceil(mr) {
-                            let i0 = r0 + ip * mr;
-                            let mrows = mr.min(r1 - i0);
-                            let ap = apack[ip * mr * k + pc * mr..].as_ptr();
-                            if direct && mrows == mr && ncols == nr {
-                                // SAFETY: a full tile inside C with unit column
-                                // stride; ap/bp start kc-long micro-panels of the
-                                // packed buffers (their lengths cover k·MR, k·NR
-                                // per panel); C does not alias them.
-                                unsafe {
-                                    (p.kern.run)(
-                                        kc,
-                                        ap,
-                                        bp,
-                                        c.ptr.add(i0 * c.rs + j0),
-                                        c.rs,
-                                        p.alpha,
-                                        beta,
-                                    )
-                                };
-                            } else {
-                                // Edge or strided tile: compute into a scratch
-                                // tile, then apply the same update rule
-                                // element-wise.
-                                // SAFETY: `tile` holds ≥ MR·NR floats with row
-                                // stride nr; ap/bp as above.
-                                unsafe {
-                                    (p.kern.run)(kc, ap, bp, tile.as_mut_ptr(), nr, 1.0, 0.0)
-                                };
-                                // SAFETY: rows i0..i0+mrows and columns
-                                // j0..j0+ncols lie in this block of C.
-                                unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
+                let mut j0 = jc;
+                while j0 < jend {
+                    let ncols = nr.min(jend - j0);
+                    let bp = p.bpack[(j0 / nr) * nr * k + pc * nr..].as_ptr();
+                    let ips = ic / mr..icend.div_ceil(mr);
+                    let n_ip = ips.len();
+                    for ip in ips {
+                        if j0 + nr < jend {
+                            // Each tile fetches its share of the next B
+                            // micro-panel, so that panel is in cache when the
+                            // jp loop reaches it (packed weights of a layer
+                            // do not fit in L2, and the hardware prefetcher
+                            // does not cross the jump between panels).
+                            let lines = (kc * nr).div_ceil(FLOATS_PER_LINE);
+                            let per = lines.div_ceil(n_ip);
+                            let first = (ip - ic / mr) * per;
+                            let next = p
+                                .bpack
+                                .as_ptr()
+                                .wrapping_add((j0 / nr + 1) * nr * k + pc * nr);
+                            for l in first..(first + per).min(lines) {
+                                prefetch(next.wrapping_add(l * FLOATS_PER_LINE));
                             }
-                            if last {
-                                if let Some(epi) = p.epilogue {
-                                    debug_assert!(direct);
-                                    for i in i0..i0 + mrows {
-                                        // SAFETY: with unit column stride, row i,
-                                        // columns j0..j0+ncols are contiguous and
-                                        // owned by this task.
-                                        let seg = unsafe {
-                                            std::slice::from_raw_parts_mut(
-                                                c.ptr.add(i * c.rs + j0),
-                                                ncols,
-                                            )
-                                        };
-                                        epi(i, j0, seg);
-                                    }
+                        }
+                        let i0 = r0 + ip * mr;
+                        let mrows = mr.min(r1 - i0);
+                        let (ap, a_rs, a_ps) = if ip * mr < in_place {
+                            // Rows i0..i0+MR of A, depth from pc: all
+                            // inside A by the contract of `run`.
+                            (p.a[i0 * p.rsa + pc..].as_ptr(), p.rsa, 1)
+                        } else {
+                            let q = ip - in_place / mr;
+                            (apack[q * mr * k + pc * mr..].as_ptr(), 1, mr)
+                        };
+                        if direct && mrows == mr && ncols == nr {
+                            // SAFETY: a full tile inside C with unit column
+                            // stride; ap addresses MR rows × kc depth of A
+                            // (in place or packed), bp a kc-long micro-panel
+                            // of packed B (k·NR per panel); C aliases
+                            // neither.
+                            unsafe {
+                                (p.kern.run)(
+                                    kc,
+                                    ap,
+                                    a_rs,
+                                    a_ps,
+                                    bp,
+                                    c.ptr.add(i0 * c.rs + j0),
+                                    c.rs,
+                                    p.alpha,
+                                    beta,
+                                )
+                            };
+                        } else {
+                            // Edge or strided tile: compute into a scratch
+                            // tile, then apply the same update rule
+                            // element-wise.
+                            // SAFETY: `tile` holds ≥ MR·NR floats with row
+                            // stride nr; ap/bp as above.
+                            unsafe {
+                                (p.kern.run)(
+                                    kc,
+                                    ap,
+                                    a_rs,
+                                    a_ps,
+                                    bp,
+                                    tile.as_mut_ptr(),
+                                    nr,
+                                    1.0,
+                                    0.0,
+                                )
+                            };
+                            // SAFETY: rows i0..i0+mrows and columns
+                            // j0..j0+ncols lie in this block of C.
+                            unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
+                        }
+                        if last {
+                            if let Some(epi) = p.epilogue {
+                                debug_assert!(direct);
+                                for i in i0..i0 + mrows {
+                                    // SAFETY: with unit column stride, row i,
+                                    // columns j0..j0+ncols are contiguous and
+                                    // owned by this task.
+                                    let seg = unsafe {
+                                        std::slice::from_raw_parts_mut(
+                                            c.ptr.add(i * c.rs + j0),
+                                            ncols,
+                                        )
+                                    };
+                                    epi(i, j0, seg);
                                 }
                             }
                         }
-                        j0 += nr;
                     }
+                    j0 += nr;
+                }
+            };
+            // Depth blocks outermost: a KC×NC block of B is used by all row
+            // blocks before the next depth block (BLIS order).
+            let mut pc = 0;
+            while pc < k {
+                let mut ic = 0;
+                while ic < rows {
+                    let icend = (ic + MC).min(rows);
+                    step(ic, icend, pc);
                     ic = icend;
                 }
-                pc += kc;
+                pc += KC;
             }
             jc = jend;
         }
     });
 }
+
+/// Ask for the cache line holding `p` to be brought into L1.
+fn prefetch(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    };
+}
+
+/// Floats in a 64-byte cache line.
+const FLOATS_PER_LINE: usize = 16;
 
 /// `C[i0.., j0..] = alpha·t + beta·C` for the live part of a scratch tile,
 /// with the microkernels' rounding sequence (see `avx512::kernel`).

@@ -8,28 +8,31 @@ use super::blocking::portable::{MR, NR};
 /// update rule as the SIMD kernels (see `avx512::kernel`), products and sums
 /// rounded separately.
 ///
+/// A is read as `a[i·a_rs + p·a_ps]` (see `avx512::kernel`).
+///
 /// # Safety
-/// `a` points to `kc·MR` readable floats, `b` to `kc·NR`, and `c` to an
-/// MR×NR tile with row stride `rsc` and unit column stride, writable, not
-/// aliasing `a` or `b` (and readable unless beta = 0).
+/// `a[i·a_rs + p·a_ps]` is readable for i < MR, p < kc; `b` points to `kc·NR`
+/// readable floats, and `c` to an MR×NR tile with row stride `rsc` and unit
+/// column stride, writable, not aliasing `a` or `b` (and readable unless
+/// beta = 0).
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn kernel(
     kc: usize,
     a: *const f32,
+    a_rs: usize,
+    a_ps: usize,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
     alpha: f32,
     beta: f32,
 ) {
-    // SAFETY: the caller vouches for kc·MR floats at `a` and kc·NR at `b`.
-    let (a, b) = unsafe {
-        (
-            std::slice::from_raw_parts(a, kc * MR),
-            std::slice::from_raw_parts(b, kc * NR),
-        )
-    };
+    // SAFETY: the caller vouches for kc·NR floats at `b`.
+    let b = unsafe { std::slice::from_raw_parts(b, kc * NR) };
     let mut acc = [[0.0f32; NR]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+    for (p, bp) in b.chunks_exact(NR).enumerate() {
+        // SAFETY: i < MR and p < kc: a[i·a_rs + p·a_ps] is readable.
+        let ap: [f32; MR] = std::array::from_fn(|i| unsafe { *a.add(i * a_rs + p * a_ps) });
         for i in 0..MR {
             for j in 0..NR {
                 acc[i][j] += ap[i] * bp[j];
