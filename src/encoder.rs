@@ -75,6 +75,13 @@ impl Encoder {
         }
     }
 
+    /// The configuration, pipeline, parameters and tokenizer this encoder
+    /// was built from; its packed copy of the weights is dropped.
+    pub fn into_parts(self) -> (BertConfig, PipelineConfig, ParamStore, Tokenizer) {
+        let config = self.config().clone();
+        (config, self.pipeline, self.params, self.tokenizer)
+    }
+
     /// Sequences per forward pass (at least 1).
     pub fn with_batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);

@@ -8,7 +8,7 @@ use common::*;
 use minilm::train::checkpoint::{self, Checkpoint, Meta};
 use minilm::train::experiment::new_model;
 use minilm::train::trainer::{
-    evaluate, predict_probs, train, Split, TaskData, TrainConfig, TrainReport,
+    evaluate, predict_probs, predict_probs_tasks, train, Split, TaskData, TrainConfig, TrainReport,
 };
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
 use minilm::Encoder;
@@ -224,6 +224,17 @@ fn checkpoint_round_trip_gives_identical_predictions() {
             "task {t}: predictions differ after reload"
         );
     }
+    // Both heads from one encoder pass (what `minilm predict` does) give the
+    // same bits as one pass per head.
+    let both = predict_probs_tasks(&loaded, &tokens, &[Task::B, Task::A], 2).unwrap();
+    assert_eq!(
+        both[0],
+        predict_probs(&loaded, &tokens, Task::B, 8).unwrap()
+    );
+    assert_eq!(
+        both[1],
+        predict_probs(&loaded, &tokens, Task::A, 8).unwrap()
+    );
 
     // Another base model is refused; a corrupted tensor file is detected.
     let other = dir.join("other.safetensors");

@@ -39,7 +39,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             "give --task-a and/or --task-b files\n{HELP}"
         )));
     }
-    let (encoder, model) = load_checkpoint(&args)?;
+    let (tokenizer, model) = load_checkpoint(&args)?;
     let mut results = Vec::new();
     for t in Task::ALL {
         let Some(files) = args.value(if t == Task::A { "task-a" } else { "task-b" }) else {
@@ -59,7 +59,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             }
             let ds = data::read(path, &opts)?;
             let texts: Vec<&str> = ds.examples.iter().map(|e| e.text.as_str()).collect();
-            let split = Split::new(encoder.tokenizer(), &texts, ds.label_indices(&classes)?)?;
+            let split = Split::new(&tokenizer, &texts, ds.label_indices(&classes)?)?;
             let m = evaluate(&model, &split, t)?;
             println!(
                 "== {} · {f} · {} examples · accuracy {:.4} · macro-F1 {:.4}\n{}\n",

@@ -47,7 +47,7 @@ fn load(args: &Args) -> Result<(Encoder, HeadsFn)> {
     #[cfg(feature = "train")]
     if args.value("checkpoint").is_some() {
         use crate::train::Task;
-        let (base, model) = super::load_checkpoint(args)?;
+        let (base, model) = super::load_checkpoint_and_base(args)?;
         let encoder = Encoder::from_parts(
             base.config().clone(),
             base.pipeline().clone(),

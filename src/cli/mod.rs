@@ -63,18 +63,42 @@ pub fn load_encoder(args: &Args) -> Result<Encoder> {
     Ok(enc)
 }
 
+/// The base model's tokenizer and the multi-task model of `--checkpoint DIR`
+/// (see [`load_checkpoint_and_base`]). The base `Encoder` is dropped once
+/// the model is built: keeping it would hold a second copy of every weight
+/// (plain and packed, ~180 MB).
+#[cfg(feature = "train")]
+pub fn load_checkpoint(
+    args: &Args,
+) -> Result<(crate::tokenize::Tokenizer, crate::train::MultiTaskModel)> {
+    let (ckpt, dir) = read_checkpoint(args)?;
+    let (config, _, params, tokenizer) = Encoder::from_dir(&dir)?.into_parts();
+    let model = ckpt.apply_to(params, &config)?;
+    Ok((tokenizer, model))
+}
+
 /// The base encoder and the multi-task model of `--checkpoint DIR` applied
 /// over it; refuses a checkpoint made for another base model.
 #[cfg(feature = "train")]
-pub fn load_checkpoint(args: &Args) -> Result<(Encoder, crate::train::MultiTaskModel)> {
+pub fn load_checkpoint_and_base(args: &Args) -> Result<(Encoder, crate::train::MultiTaskModel)> {
+    let (ckpt, dir) = read_checkpoint(args)?;
+    let encoder = Encoder::from_dir(&dir)?;
+    let model = ckpt.into_model(encoder.params(), encoder.config())?;
+    Ok((encoder, model))
+}
+
+/// The checkpoint of `--checkpoint DIR`, checked against the base model
+/// folder (returned too); also applies `--threads`.
+#[cfg(feature = "train")]
+fn read_checkpoint(
+    args: &Args,
+) -> Result<(crate::train::checkpoint::Checkpoint, std::path::PathBuf)> {
     let ckpt = args
         .value("checkpoint")
         .ok_or_else(|| crate::Error::msg("--checkpoint DIR is required"))?;
     let ckpt = crate::train::checkpoint::Checkpoint::read(std::path::Path::new(ckpt))?;
     apply_threads(args)?;
     let dir = model_dir(args);
-    let encoder = Encoder::from_dir(&dir)?;
     ckpt.check_base(&dir.join("model.safetensors"))?;
-    let model = ckpt.into_model(encoder.params(), encoder.config())?;
-    Ok((encoder, model))
+    Ok((ckpt, dir))
 }

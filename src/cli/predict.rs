@@ -7,7 +7,7 @@ use super::jsonl::{open_input, JsonlReader};
 use super::load_checkpoint;
 use crate::error::{Error, Result};
 use crate::train::task::Task;
-use crate::train::trainer::predict_probs;
+use crate::train::trainer::predict_probs_tasks;
 use std::io::Write;
 
 const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--allow-empty]
@@ -36,7 +36,7 @@ pub fn run(argv: &[String]) -> Result<()> {
     if let Some(p) = args.positional.first() {
         return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
     }
-    let (encoder, model) = load_checkpoint(&args)?;
+    let (tokenizer, model) = load_checkpoint(&args)?;
     let tasks: Vec<Task> = match args.value("task") {
         None => Task::ALL.to_vec(),
         Some(name) => vec![model
@@ -69,11 +69,13 @@ pub fn run(argv: &[String]) -> Result<()> {
             break;
         }
         let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
-        let tokens = encoder.tokenize(&texts)?;
-        let mut per_task = Vec::new();
-        for &t in &tasks {
-            per_task.push((t, predict_probs(&model, &tokens, t, batch)?));
-        }
+        let tokens = tokenizer.encode_batch(&texts)?;
+        // One encoder pass feeds every requested head.
+        let per_task: Vec<(Task, Vec<Vec<f32>>)> = tasks
+            .iter()
+            .copied()
+            .zip(predict_probs_tasks(&model, &tokens, &tasks, batch)?)
+            .collect();
         for (i, rec) in chunk.iter().enumerate() {
             let mut line = rec.raw.clone();
             for (t, probs) in &per_task {

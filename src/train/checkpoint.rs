@@ -255,7 +255,12 @@ impl Checkpoint {
     /// Apply the checkpoint over the base model's parameters and build the
     /// multi-task model it describes.
     pub fn into_model(&self, base: &ParamStore, config: &BertConfig) -> Result<MultiTaskModel> {
-        let mut params = base.clone();
+        self.apply_to(base.clone(), config)
+    }
+
+    /// [`Checkpoint::into_model`] over base parameters taken by value (no
+    /// copy of the base weights).
+    pub fn apply_to(&self, mut params: ParamStore, config: &BertConfig) -> Result<MultiTaskModel> {
         for (name, t) in self.tensors.iter() {
             if let Some(p) = params.try_get(name) {
                 if p.shape != t.shape {
@@ -289,7 +294,7 @@ impl Checkpoint {
             }
         }
         Ok(
-            MultiTaskModel::new(&params, config, self.meta.heads.clone())?
+            MultiTaskModel::from_params(params, config, self.meta.heads.clone())?
                 .with_normalize(self.meta.normalize),
         )
     }

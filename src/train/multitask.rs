@@ -117,8 +117,18 @@ impl MultiTaskModel {
         config: &BertConfig,
         heads: [HeadSpec; 2],
     ) -> Result<Self> {
+        Self::from_params(encoder_params.clone(), config, heads)
+    }
+
+    /// [`MultiTaskModel::new`] taking the parameters by value (no copy of
+    /// the ~91 MB of weights).
+    pub fn from_params(
+        mut params: ParamStore,
+        config: &BertConfig,
+        heads: [HeadSpec; 2],
+    ) -> Result<Self> {
         for (name, shape) in expected_tensors(config) {
-            match encoder_params.try_get(&name) {
+            match params.try_get(&name) {
                 Some(t) if t.shape == shape => {}
                 Some(t) => {
                     return Err(Error::msg(format!(
@@ -136,7 +146,6 @@ impl MultiTaskModel {
             )));
         }
         let h = config.hidden_size;
-        let mut params = encoder_params.clone();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(HEAD_INIT_SEED);
         for (t, spec) in Task::ALL.iter().zip(&heads) {
             let c = spec.classes.len();

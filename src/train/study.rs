@@ -363,7 +363,10 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
     ));
     md.push_str(&format!(
         "Training: {} epochs up to 16 shots per class, ⌈{}·16/K⌉ above (about the same number of optimizer steps), {} when training on all the data; batch {} per task, lr encoder {} / heads {}, \
-         warm-up {} then linear decay, weight decay {}, clip {}, dropout {}.\n\n",
+         warm-up {} then linear decay, weight decay {}, clip {}, dropout {}. \
+         `train s` is the mean wall-clock time of training (frozen-prefix cache included, evaluation excluded; \
+         logreg: embedding the sample and fitting) at the thread count the study ran with, on whatever else the \
+         machine was doing: a rough cost ratio between plans, not a benchmark.\n\n",
         cfg.base.train.epochs,
         cfg.base.train.epochs,
         cfg.full_epochs,

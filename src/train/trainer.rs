@@ -738,10 +738,23 @@ pub fn predict_probs(
     task: Task,
     batch_size: usize,
 ) -> Result<Vec<Vec<f32>>> {
+    Ok(predict_probs_tasks(model, tokens, &[task], batch_size)?
+        .pop()
+        .expect("one task in, one out"))
+}
+
+/// [`predict_probs`] for several heads at once: one encoder pass per batch,
+/// every head applied to the same sentence embeddings. Returns one
+/// `[texts][classes]` table per task, in the order of `tasks`.
+pub fn predict_probs_tasks(
+    model: &MultiTaskModel,
+    tokens: &[Tokens],
+    tasks: &[Task],
+    batch_size: usize,
+) -> Result<Vec<Vec<Vec<f32>>>> {
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
-    let classes = model.spec(task).classes.len();
-    let mut out = vec![Vec::new(); tokens.len()];
+    let mut out = vec![vec![Vec::new(); tokens.len()]; tasks.len()];
     for chunk in order.chunks(batch_size.max(1)) {
         let batch = TokenBatch::new(
             chunk
@@ -749,9 +762,13 @@ pub fn predict_probs(
                 .map(|&i| (tokens[i].ids.as_slice(), tokens[i].type_ids.as_slice())),
             model.config(),
         )?;
-        let logits = model.forward(&batch, task);
-        for (&i, z) in chunk.iter().zip(logits.chunks(classes)) {
-            out[i] = softmax(z);
+        let pooled = model.embed(&batch);
+        for (&task, probs) in tasks.iter().zip(out.iter_mut()) {
+            let classes = model.spec(task).classes.len();
+            let logits = model.head(task).forward(&pooled, batch.len());
+            for (&i, z) in chunk.iter().zip(logits.chunks(classes)) {
+                probs[i] = softmax(z);
+            }
         }
     }
     Ok(out)

@@ -176,6 +176,19 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                             let q = ip - in_place / mr;
                             (apack[q * mr * k + pc * mr..].as_ptr(), 1, mr)
                         };
+                        if pf_a() && (ip + 1) * mr + mr <= in_place {
+                            // The next in-place A micro-panel: MR rows of
+                            // kc floats each.
+                            let na = p.a.as_ptr().wrapping_add((i0 + mr) * p.rsa + pc);
+                            for i in 0..mr {
+                                let row = na.wrapping_add(i * p.rsa);
+                                let mut o = 0;
+                                while o < kc {
+                                    prefetch(row.wrapping_add(o));
+                                    o += FLOATS_PER_LINE;
+                                }
+                            }
+                        }
                         if direct && mrows == mr && ncols == nr {
                             // SAFETY: a full tile inside C with unit column
                             // stride; ap addresses MR rows × kc depth of A
@@ -263,6 +276,11 @@ fn prefetch(p: *const f32) {
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
     };
+}
+
+fn pf_a() -> bool {
+    static K: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *K.get_or_init(|| std::env::var("EXP_PFA").is_ok())
 }
 
 /// Floats in a 64-byte cache line.
