@@ -176,57 +176,23 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                             let q = ip - in_place / mr;
                             (apack[q * mr * k + pc * mr..].as_ptr(), 1, mr)
                         };
-                        if pf_a() && (ip + 1) * mr + mr <= in_place {
-                            // The next in-place A micro-panel: MR rows of
-                            // kc floats each.
-                            let na = p.a.as_ptr().wrapping_add((i0 + mr) * p.rsa + pc);
-                            for i in 0..mr {
-                                let row = na.wrapping_add(i * p.rsa);
-                                let mut o = 0;
-                                while o < kc {
-                                    prefetch(row.wrapping_add(o));
-                                    o += FLOATS_PER_LINE;
-                                }
-                            }
-                        }
-                        if direct && mrows == mr && ncols == nr {
-                            // SAFETY: a full tile inside C with unit column
-                            // stride; ap addresses MR rows × kc depth of A
-                            // (in place or packed), bp a kc-long micro-panel
-                            // of packed B (k·NR per panel); C aliases
-                            // neither.
-                            unsafe {
-                                (p.kern.run)(
-                                    kc,
-                                    ap,
-                                    a_rs,
-                                    a_ps,
-                                    bp,
-                                    c.ptr.add(i0 * c.rs + j0),
-                                    c.rs,
-                                    p.alpha,
-                                    beta,
-                                )
-                            };
+                        // A full tile with unit column stride is updated in
+                        // C directly; an edge or strided tile is computed
+                        // into a scratch tile, then merged element-wise with
+                        // the same update rule.
+                        let full = direct && mrows == mr && ncols == nr;
+                        let (dst, ld, alpha, beta_k) = if full {
+                            (c.ptr.wrapping_add(i0 * c.rs + j0), c.rs, p.alpha, beta)
                         } else {
-                            // Edge or strided tile: compute into a scratch
-                            // tile, then apply the same update rule
-                            // element-wise.
-                            // SAFETY: `tile` holds ≥ MR·NR floats with row
-                            // stride nr; ap/bp as above.
-                            unsafe {
-                                (p.kern.run)(
-                                    kc,
-                                    ap,
-                                    a_rs,
-                                    a_ps,
-                                    bp,
-                                    tile.as_mut_ptr(),
-                                    nr,
-                                    1.0,
-                                    0.0,
-                                )
-                            };
+                            (tile.as_mut_ptr(), nr, 1.0, 0.0)
+                        };
+                        // SAFETY: ap addresses MR rows × kc depth of A (in
+                        // place or packed), bp a kc-long micro-panel of packed
+                        // B (k·NR per panel); dst is either a full MR×NR tile
+                        // inside C with unit column stride, or `tile` (≥ MR·NR
+                        // floats, row stride nr); neither aliases A or B.
+                        unsafe { (p.kern.run)(kc, ap, a_rs, a_ps, bp, dst, ld, alpha, beta_k) };
+                        if !full {
                             // SAFETY: rows i0..i0+mrows and columns
                             // j0..j0+ncols lie in this block of C.
                             unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
@@ -276,11 +242,6 @@ fn prefetch(p: *const f32) {
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
     };
-}
-
-fn pf_a() -> bool {
-    static K: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *K.get_or_init(|| std::env::var("EXP_PFA").is_ok())
 }
 
 /// Floats in a 64-byte cache line.
