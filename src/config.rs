@@ -104,7 +104,7 @@ impl BertConfig {
             hidden_dropout: prob_field("hidden_dropout_prob")?,
             attention_dropout: prob_field("attention_probs_dropout_prob")?,
         };
-        if c.hidden_size % c.num_heads != 0 {
+        if !c.hidden_size.is_multiple_of(c.num_heads) {
             return Err(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
                 c.hidden_size, c.num_heads

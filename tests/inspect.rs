@@ -2,6 +2,9 @@
 //! inference forward, the dump's names and contents, the HTML page's
 //! structure, and the command line (also `minilm similarity --input`).
 
+mod common;
+
+use common::*;
 use minilm::inspect::{dump, html, trace, Summary};
 use minilm::Encoder;
 use minilm_kernels::gelu::gelu_erf64;
@@ -9,46 +12,11 @@ use safetensors::SafeTensors;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-
-// Own helpers rather than tests/common: this file needs only these three.
-fn real_model_dir() -> std::path::PathBuf {
-    let dir = minilm::default_model_dir();
-    assert!(
-        dir.join("model.safetensors").exists(),
-        "{} is missing: run weights/fetch.sh first",
-        dir.display()
-    );
-    dir
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("minilm-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, usize) {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .enumerate()
-        .fold((0.0, 0), |(m, mi), (i, (x, y))| {
-            let d = (x - y).abs();
-            if d > m || d.is_nan() {
-                (d, i)
-            } else {
-                (m, mi)
-            }
-        })
-}
 
 const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";
 
 fn encoder() -> &'static Encoder {
-    static E: OnceLock<Encoder> = OnceLock::new();
-    E.get_or_init(|| Encoder::from_dir(real_model_dir()).unwrap())
+    real_encoder()
 }
 
 /// A dump reloaded: name → (shape, values as f32; i64 tensors converted).

@@ -16,11 +16,9 @@ use minilm::train::trainer::{
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
 use minilm::Encoder;
 use std::path::Path;
-use std::sync::OnceLock;
 
 fn encoder() -> &'static Encoder {
-    static E: OnceLock<Encoder> = OnceLock::new();
-    E.get_or_init(|| Encoder::from_dir(real_model_dir()).unwrap())
+    real_encoder()
 }
 
 const TOPICS: [(&str, usize); 7] = [
@@ -41,13 +39,7 @@ const SENTIMENT: [(&str, usize); 5] = [
 ];
 
 fn split(rows: &[(&str, usize)]) -> Split {
-    let texts: Vec<&str> = rows.iter().map(|r| r.0).collect();
-    Split::new(
-        encoder().tokenizer(),
-        &texts,
-        rows.iter().map(|r| r.1).collect(),
-    )
-    .unwrap()
+    labelled_split(rows)
 }
 
 fn data() -> [TaskData; 2] {

@@ -12,11 +12,9 @@ use minilm::train::trainer::{
 };
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
 use minilm::Encoder;
-use std::sync::OnceLock;
 
 fn encoder() -> &'static Encoder {
-    static E: OnceLock<Encoder> = OnceLock::new();
-    E.get_or_init(|| Encoder::from_dir(real_model_dir()).unwrap())
+    real_encoder()
 }
 
 const TOPICS: [(&str, usize); 9] = [
@@ -47,13 +45,7 @@ fn specs() -> [HeadSpec; 2] {
 }
 
 fn split(rows: &[(&str, usize)]) -> Split {
-    let texts: Vec<&str> = rows.iter().map(|r| r.0).collect();
-    Split::new(
-        encoder().tokenizer(),
-        &texts,
-        rows.iter().map(|r| r.1).collect(),
-    )
-    .unwrap()
+    labelled_split(rows)
 }
 
 fn data() -> [TaskData; 2] {

@@ -321,8 +321,8 @@ pub fn run(argv: &[String]) -> Result<()> {
         !["--threads", "--model", "--quiet"]
             .iter()
             .any(|k| a.starts_with(k))
-            && !given.value("threads").is_some_and(|v| v == a.as_str())
-            && !given.value("model").is_some_and(|v| v == a.as_str())
+            && given.value("threads").is_none_or(|v| v != a.as_str())
+            && given.value("model").is_none_or(|v| v != a.as_str())
     }) {
         return Err(Error::msg(format!(
             "--resume continues a run with its own options; {extra:?} cannot be changed (only --threads, --model, --quiet)"

@@ -208,6 +208,9 @@ pub struct TrainState {
     pub step_losses: Vec<f64>,
 }
 
+/// Called with the training state to save it (see `Control::save`).
+pub type SaveFn<'a> = &'a mut dyn FnMut(&TrainState) -> Result<()>;
+
 /// Resuming and stopping a run: see [`train_with`].
 #[derive(Default)]
 pub struct Control<'a> {
@@ -215,7 +218,7 @@ pub struct Control<'a> {
     pub resume: Option<TrainState>,
     /// Called with the state at the end of every epoch and when stopped
     /// (e.g. to write a resume checkpoint).
-    pub save: Option<&'a mut dyn FnMut(&TrainState) -> Result<()>>,
+    pub save: Option<SaveFn<'a>>,
     /// Checked before every step; once set, the run saves its state and
     /// stops with an error (e.g. set by a SIGINT handler).
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,

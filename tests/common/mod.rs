@@ -7,6 +7,25 @@ use safetensors::Dtype;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The real model, loaded once per test binary.
+pub fn real_encoder() -> &'static minilm::Encoder {
+    static E: std::sync::OnceLock<minilm::Encoder> = std::sync::OnceLock::new();
+    E.get_or_init(|| minilm::Encoder::from_dir(real_model_dir()).unwrap())
+}
+
+/// A labelled split of `(text, class index)` rows, tokenized by the real
+/// model's tokenizer.
+#[cfg(feature = "train")]
+pub fn labelled_split(rows: &[(&str, usize)]) -> minilm::train::trainer::Split {
+    let texts: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    minilm::train::trainer::Split::new(
+        real_encoder().tokenizer(),
+        &texts,
+        rows.iter().map(|r| r.1).collect(),
+    )
+    .unwrap()
+}
+
 /// The real model folder (fetched by weights/fetch.sh).
 pub fn real_model_dir() -> PathBuf {
     let dir = minilm::default_model_dir();
