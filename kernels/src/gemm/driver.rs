@@ -135,100 +135,95 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
         let mut jc = c0;
         while jc < c1 {
             let jend = (jc + NC).min(c1);
-            // One (row block, depth block) step of the nest: every tile of
-            // rows ic..icend and columns jc..jend gets the depth pc..pc+kc.
-            let mut step = |ic: usize, icend: usize, pc: usize| {
+            // Depth blocks outermost (BLIS order): a KC×NC block of B is
+            // used by every row block before the next depth block.
+            let mut pc = 0;
+            while pc < k {
                 let kc = KC.min(k - pc);
                 let last = pc + kc == k;
                 // Later depth blocks add onto what the first one stored.
                 let beta = if pc == 0 { p.beta } else { 1.0 };
-                let mut j0 = jc;
-                while j0 < jend {
-                    let ncols = nr.min(jend - j0);
-                    let bp = p.bpack[(j0 / nr) * nr * k + pc * nr..].as_ptr();
-                    let ips = ic / mr..icend.div_ceil(mr);
-                    let n_ip = ips.len();
-                    for ip in ips {
-                        if j0 + nr < jend {
-                            // Each tile fetches its share of the next B
-                            // micro-panel, so that panel is in cache when the
-                            // jp loop reaches it (packed weights of a layer
-                            // do not fit in L2, and the hardware prefetcher
-                            // does not cross the jump between panels).
-                            let lines = (kc * nr).div_ceil(FLOATS_PER_LINE);
-                            let per = lines.div_ceil(n_ip);
-                            let first = (ip - ic / mr) * per;
-                            let next = p
-                                .bpack
-                                .as_ptr()
-                                .wrapping_add((j0 / nr + 1) * nr * k + pc * nr);
-                            for l in first..(first + per).min(lines) {
-                                prefetch(next.wrapping_add(l * FLOATS_PER_LINE));
-                            }
-                        }
-                        let i0 = r0 + ip * mr;
-                        let mrows = mr.min(r1 - i0);
-                        let (ap, a_rs, a_ps) = if ip * mr < in_place {
-                            // Rows i0..i0+MR of A, depth from pc: all
-                            // inside A by the contract of `run`.
-                            (p.a[i0 * p.rsa + pc..].as_ptr(), p.rsa, 1)
-                        } else {
-                            let q = ip - in_place / mr;
-                            (apack[q * mr * k + pc * mr..].as_ptr(), 1, mr)
-                        };
-                        // A full tile with unit column stride is updated in
-                        // C directly; an edge or strided tile is computed
-                        // into a scratch tile, then merged element-wise with
-                        // the same update rule.
-                        let full = direct && mrows == mr && ncols == nr;
-                        let (dst, ld, alpha, beta_k) = if full {
-                            (c.ptr.wrapping_add(i0 * c.rs + j0), c.rs, p.alpha, beta)
-                        } else {
-                            (tile.as_mut_ptr(), nr, 1.0, 0.0)
-                        };
-                        // SAFETY: ap addresses MR rows × kc depth of A (in
-                        // place or packed), bp a kc-long micro-panel of packed
-                        // B (k·NR per panel); dst is either a full MR×NR tile
-                        // inside C with unit column stride, or `tile` (≥ MR·NR
-                        // floats, row stride nr); neither aliases A or B.
-                        unsafe { (p.kern.run)(kc, ap, a_rs, a_ps, bp, dst, ld, alpha, beta_k) };
-                        if !full {
-                            // SAFETY: rows i0..i0+mrows and columns
-                            // j0..j0+ncols lie in this block of C.
-                            unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
-                        }
-                        if last {
-                            if let Some(epi) = p.epilogue {
-                                debug_assert!(direct);
-                                for i in i0..i0 + mrows {
-                                    // SAFETY: with unit column stride, row i,
-                                    // columns j0..j0+ncols are contiguous and
-                                    // owned by this task.
-                                    let seg = unsafe {
-                                        std::slice::from_raw_parts_mut(
-                                            c.ptr.add(i * c.rs + j0),
-                                            ncols,
-                                        )
-                                    };
-                                    epi(i, j0, seg);
-                                }
-                            }
-                        }
-                    }
-                    j0 += nr;
-                }
-            };
-            // Depth blocks outermost: a KC×NC block of B is used by all row
-            // blocks before the next depth block (BLIS order).
-            let mut pc = 0;
-            while pc < k {
                 let mut ic = 0;
                 while ic < rows {
                     let icend = (ic + MC).min(rows);
-                    step(ic, icend, pc);
+                    let mut j0 = jc;
+                    while j0 < jend {
+                        let ncols = nr.min(jend - j0);
+                        let bp = p.bpack[(j0 / nr) * nr * k + pc * nr..].as_ptr();
+                        let ips = ic / mr..icend.div_ceil(mr);
+                        let n_ip = ips.len();
+                        for ip in ips {
+                            if j0 + nr < jend {
+                                // Each tile fetches its share of the next B
+                                // micro-panel, so that panel is in cache when the
+                                // jp loop reaches it (packed weights of a layer
+                                // do not fit in L2, and successive micro-panels
+                                // of one depth block are k·NR floats apart).
+                                let lines = (kc * nr).div_ceil(FLOATS_PER_LINE);
+                                let per = lines.div_ceil(n_ip);
+                                let first = (ip - ic / mr) * per;
+                                let next = p
+                                    .bpack
+                                    .as_ptr()
+                                    .wrapping_add((j0 / nr + 1) * nr * k + pc * nr);
+                                for l in first..(first + per).min(lines) {
+                                    prefetch(next.wrapping_add(l * FLOATS_PER_LINE));
+                                }
+                            }
+                            let i0 = r0 + ip * mr;
+                            let mrows = mr.min(r1 - i0);
+                            let (ap, a_rs, a_ps) = if ip * mr < in_place {
+                                // Rows i0..i0+MR of A, depth from pc: all
+                                // inside A by the contract of `run`.
+                                (p.a[i0 * p.rsa + pc..].as_ptr(), p.rsa, 1)
+                            } else {
+                                let q = ip - in_place / mr;
+                                (apack[q * mr * k + pc * mr..].as_ptr(), 1, mr)
+                            };
+                            // A full tile with unit column stride is updated in
+                            // C directly; an edge or strided tile is computed
+                            // into a scratch tile, then merged element-wise with
+                            // the same update rule.
+                            let full = direct && mrows == mr && ncols == nr;
+                            let (dst, ld, alpha, beta_k) = if full {
+                                (c.ptr.wrapping_add(i0 * c.rs + j0), c.rs, p.alpha, beta)
+                            } else {
+                                (tile.as_mut_ptr(), nr, 1.0, 0.0)
+                            };
+                            // SAFETY: ap addresses MR rows × kc depth of A (in
+                            // place or packed), bp a kc-long micro-panel of packed
+                            // B (k·NR per panel); dst is either a full MR×NR tile
+                            // inside C with unit column stride, or `tile` (≥ MR·NR
+                            // floats, row stride nr); neither aliases A or B.
+                            unsafe { (p.kern.run)(kc, ap, a_rs, a_ps, bp, dst, ld, alpha, beta_k) };
+                            if !full {
+                                // SAFETY: rows i0..i0+mrows and columns
+                                // j0..j0+ncols lie in this block of C.
+                                unsafe { merge(&tile, nr, c, i0, j0, mrows, ncols, p.alpha, beta) };
+                            }
+                            if last {
+                                if let Some(epi) = p.epilogue {
+                                    debug_assert!(direct);
+                                    for i in i0..i0 + mrows {
+                                        // SAFETY: with unit column stride, row i,
+                                        // columns j0..j0+ncols are contiguous and
+                                        // owned by this task.
+                                        let seg = unsafe {
+                                            std::slice::from_raw_parts_mut(
+                                                c.ptr.add(i * c.rs + j0),
+                                                ncols,
+                                            )
+                                        };
+                                        epi(i, j0, seg);
+                                    }
+                                }
+                            }
+                        }
+                        j0 += nr;
+                    }
                     ic = icend;
                 }
-                pc += KC;
+                pc += kc;
             }
             jc = jend;
         }
