@@ -72,7 +72,9 @@ pub fn load_checkpoint(
     args: &Args,
 ) -> Result<(crate::tokenize::Tokenizer, crate::train::MultiTaskModel)> {
     let (ckpt, dir) = read_checkpoint(args)?;
-    let (config, _, params, tokenizer) = Encoder::from_dir(&dir)?.into_parts();
+    let encoder = Encoder::from_dir(&dir)?;
+    ckpt.check_base(&dir.join("model.safetensors"))?;
+    let (config, _, params, tokenizer) = encoder.into_parts();
     let model = ckpt.apply_to(params, &config)?;
     Ok((tokenizer, model))
 }
@@ -83,12 +85,14 @@ pub fn load_checkpoint(
 pub fn load_checkpoint_and_base(args: &Args) -> Result<(Encoder, crate::train::MultiTaskModel)> {
     let (ckpt, dir) = read_checkpoint(args)?;
     let encoder = Encoder::from_dir(&dir)?;
+    ckpt.check_base(&dir.join("model.safetensors"))?;
     let model = ckpt.into_model(encoder.params(), encoder.config())?;
     Ok((encoder, model))
 }
 
-/// The checkpoint of `--checkpoint DIR`, checked against the base model
-/// folder (returned too); also applies `--threads`.
+/// The checkpoint of `--checkpoint DIR` and the base model folder (the
+/// caller loads it, then checks the checkpoint against it); also applies
+/// `--threads`.
 #[cfg(feature = "train")]
 fn read_checkpoint(
     args: &Args,
@@ -98,7 +102,5 @@ fn read_checkpoint(
         .ok_or_else(|| crate::Error::msg("--checkpoint DIR is required"))?;
     let ckpt = crate::train::checkpoint::Checkpoint::read(std::path::Path::new(ckpt))?;
     apply_threads(args)?;
-    let dir = model_dir(args);
-    ckpt.check_base(&dir.join("model.safetensors"))?;
-    Ok((ckpt, dir))
+    Ok((ckpt, model_dir(args)))
 }
