@@ -3,25 +3,7 @@
 mod common;
 
 use common::*;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-fn minilm(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minilm"))
-        .args(args)
-        .env("MINILM_MODEL", real_model_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The command may exit (with an error) before reading its input.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic: {err}");
-    out
-}
+use std::process::Output;
 
 fn lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8(out.stdout.clone())

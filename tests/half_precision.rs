@@ -14,13 +14,6 @@ use minilm::Encoder;
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
-}
-
 #[test]
 fn bf16_and_f16_weights_keep_cosine_above_0_9999() {
     let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embeddings");

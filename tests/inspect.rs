@@ -6,18 +6,12 @@ mod common;
 
 use common::*;
 use minilm::inspect::{dump, html, trace, Summary};
-use minilm::Encoder;
 use minilm_kernels::gelu::gelu_erf64;
 use safetensors::SafeTensors;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";
-
-fn encoder() -> &'static Encoder {
-    real_encoder()
-}
 
 /// A dump reloaded: name → (shape, values as f32; i64 tensors converted).
 fn reload(bytes: &[u8]) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
@@ -74,7 +68,7 @@ fn assert_same(name: &str, got: &[f32], want: &[f32]) {
 
 #[test]
 fn trace_matches_the_inference_forward_bit_for_bit() {
-    let enc = encoder();
+    let enc = real_encoder();
     let tr = trace(enc, SENTENCE).unwrap();
     let (tokens, hidden) = enc.hidden_states(SENTENCE).unwrap();
     assert_eq!(tr.tokens, tokens);
@@ -92,7 +86,7 @@ fn trace_matches_the_inference_forward_bit_for_bit() {
 
 #[test]
 fn dump_reloads_and_reproduces_the_embedding() {
-    let enc = encoder();
+    let enc = real_encoder();
     let tr = trace(enc, SENTENCE).unwrap();
     let dir = temp_dir("inspect-dump");
     let path = dir.join("dump.safetensors");
@@ -187,7 +181,7 @@ fn dump_reloads_and_reproduces_the_embedding() {
 fn dump_tensors_follow_from_each_other() {
     // Each tensor recomputed in f64 from the ones before it, by its name:
     // this is what someone lining the dump up with another framework relies on.
-    let tr = trace(encoder(), SENTENCE).unwrap();
+    let tr = trace(real_encoder(), SENTENCE).unwrap();
     let t = reload(&dump::to_bytes(&tr).unwrap());
     let (l, h, heads, d) = (tr.len(), 384, 12, 32);
     let mut prev = t["embeddings"].1.clone();
@@ -269,7 +263,7 @@ fn dump_tensors_follow_from_each_other() {
 
 #[test]
 fn summary_is_consistent() {
-    let tr = trace(encoder(), SENTENCE).unwrap();
+    let tr = trace(real_encoder(), SENTENCE).unwrap();
     let s = Summary::of(&tr);
     let l = tr.len();
     assert_eq!(s.pieces.len(), l);
@@ -296,7 +290,7 @@ fn summary_is_consistent() {
     let pooled_norm = tr.pooled.iter().map(|v| v * v).sum::<f32>().sqrt();
     assert!((s.pooled_norm - pooled_norm).abs() < 1e-5);
     // Characters, not bytes: "é" is two bytes.
-    let tr = trace(encoder(), "café au lait").unwrap();
+    let tr = trace(real_encoder(), "café au lait").unwrap();
     let s = Summary::of(&tr);
     let au = s.pieces.iter().find(|p| p.piece == "au").unwrap();
     assert_eq!((au.bytes, au.chars), (Some((6, 8)), Some((5, 7))));
@@ -312,7 +306,7 @@ fn tag_balance(page: &str, name: &str) -> (usize, usize) {
 #[test]
 fn html_page_is_self_contained_and_complete() {
     let text = "Tom & Jerry <b>chase</b> \"cheese\".";
-    let tr = trace(encoder(), text).unwrap();
+    let tr = trace(real_encoder(), text).unwrap();
     let s = Summary::of(&tr);
     let page = html::page(&tr, &s);
     assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
@@ -364,22 +358,6 @@ fn html_page_is_self_contained_and_complete() {
         v["probs"][5][11].as_array().unwrap().len(),
         tr.len() * tr.len()
     );
-}
-
-fn minilm(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minilm"))
-        .args(args)
-        .env("MINILM_MODEL", real_model_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic: {err}");
-    out
 }
 
 fn stdout(out: &Output) -> String {
@@ -465,7 +443,7 @@ fn cli_inspect_writes_page_and_dump() {
     assert_same(
         "dump normalize vs embed",
         &t["normalize"].1,
-        &encoder().embed(&[SENTENCE]).unwrap()[0],
+        &real_encoder().embed(&[SENTENCE]).unwrap()[0],
     );
     let two = minilm(
         &["inspect", "--html", page.to_str().unwrap(), "a", "b"],
@@ -495,7 +473,7 @@ fn cli_similarity_json_lines() {
     );
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(v["id"], 1);
-    let e = encoder()
+    let e = real_encoder()
         .embed(&["A man is eating food.", "A man is eating a piece of bread."])
         .unwrap();
     let cos: f32 = e[0].iter().zip(&e[1]).map(|(a, b)| a * b).sum();
@@ -510,7 +488,7 @@ fn cli_inspect_checkpoint_adds_heads_of_the_fine_tuned_model() {
     use minilm::model::TokenBatch;
     use minilm::train::checkpoint::{self, Meta};
     use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
-    let enc = encoder();
+    let enc = real_encoder();
     let specs = [
         HeadSpec::new("topic", &["world", "sports", "business"]),
         HeadSpec::new("sentiment", &["negative", "positive"]),

@@ -7,9 +7,8 @@ mod common;
 
 use common::*;
 use minilm::Encoder;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// The tiny model's `model.safetensors` split into its header and data.
 fn tiny_parts() -> (serde_json::Map<String, serde_json::Value>, Vec<u8>) {
@@ -151,27 +150,6 @@ fn absurd_config_fields() {
         e.contains("config.json") && e.contains("num_attention_heads"),
         "{e}"
     );
-}
-
-fn minilm(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minilm"))
-        .args(args)
-        .env("MINILM_MODEL", real_model_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic: {err}");
-    out
 }
 
 fn fails_with(out: &Output, needle: &str) {

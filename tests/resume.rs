@@ -14,12 +14,7 @@ use minilm::train::trainer::{
     train_with, Control, Split, TaskData, TrainConfig, TrainReport, TrainState, INTERRUPTED,
 };
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
-use minilm::Encoder;
 use std::path::Path;
-
-fn encoder() -> &'static Encoder {
-    real_encoder()
-}
 
 const TOPICS: [(&str, usize); 7] = [
     ("The central bank raised interest rates by half a point.", 0),
@@ -77,7 +72,7 @@ fn config() -> TrainConfig {
 }
 
 fn model() -> MultiTaskModel {
-    new_model(encoder(), specs(), config().seed).unwrap()
+    new_model(real_encoder(), specs(), config().seed).unwrap()
 }
 
 /// Run with `control`; also returns every state handed to `save`.

@@ -11,11 +11,6 @@ use minilm::train::trainer::{
     evaluate, predict_probs, predict_probs_tasks, train, Split, TaskData, TrainConfig, TrainReport,
 };
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
-use minilm::Encoder;
-
-fn encoder() -> &'static Encoder {
-    real_encoder()
-}
 
 const TOPICS: [(&str, usize); 9] = [
     ("The central bank raised interest rates by half a point.", 0),
@@ -75,7 +70,7 @@ fn config(plan: &str) -> TrainConfig {
 }
 
 fn run(plan: &str, cfg: TrainConfig) -> (MultiTaskModel, TrainReport) {
-    let mut model = new_model(encoder(), specs(), cfg.seed).unwrap();
+    let mut model = new_model(real_encoder(), specs(), cfg.seed).unwrap();
     let _ = plan;
     let report = train(&mut model, &data(), &cfg, &mut |_, _, _, _| Ok(())).unwrap();
     (model, report)
@@ -131,7 +126,7 @@ fn same_seed_same_loss_curve_and_cache_changes_nothing() {
 
 #[test]
 fn every_plan_trains_only_its_tensors() {
-    let base = new_model(encoder(), specs(), 7).unwrap();
+    let base = new_model(real_encoder(), specs(), 7).unwrap();
     for name in ["frozen", "heads", "last1", "all", "last2,freeze-a"] {
         let (model, report) = run(
             name,
@@ -201,14 +196,14 @@ fn checkpoint_round_trip_gives_identical_predictions() {
     ck.check_base(&real_model_dir().join("model.safetensors"))
         .unwrap();
     let loaded = ck
-        .into_model(encoder().params(), encoder().config())
+        .into_model(real_encoder().params(), real_encoder().config())
         .unwrap();
     let texts = [
         "Oil output rose.",
         "What a delightful film.",
         "Earnings per share fell.",
     ];
-    let tokens = encoder().tokenize(&texts).unwrap();
+    let tokens = real_encoder().tokenize(&texts).unwrap();
     for t in Task::ALL {
         assert_eq!(
             predict_probs(&model, &tokens, t, 8).unwrap(),

@@ -133,3 +133,36 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, usize) {
             }
         })
 }
+
+/// Run the `minilm` binary on the real model with `stdin` as input (written
+/// from a thread, so a command that exits early or writes a lot cannot
+/// deadlock); asserts it did not panic.
+#[cfg(feature = "cli")]
+pub fn minilm(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minilm"))
+        .args(args)
+        .env("MINILM_MODEL", real_model_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut input, &stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "panic: {err}");
+    out
+}
+
+/// Cosine similarity, accumulated in f64.
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
