@@ -16,23 +16,6 @@ use minilm::train::trainer::{
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
 use std::path::Path;
 
-const TOPICS: [(&str, usize); 7] = [
-    ("The central bank raised interest rates by half a point.", 0),
-    ("Bond yields climbed after the rate decision.", 0),
-    ("Mortgage rates rose for the third straight week.", 0),
-    ("The tanker carried crude oil across the gulf.", 1),
-    ("Oil prices fell as OPEC output increased.", 1),
-    ("Refineries cut crude purchases this quarter.", 1),
-    ("Crude futures slid on weak demand.", 1),
-];
-const SENTIMENT: [(&str, usize); 5] = [
-    ("A wonderful, moving film with superb acting.", 1),
-    ("I loved every minute of it.", 1),
-    ("A dull, tedious mess of a movie.", 0),
-    ("I hated it and walked out.", 0),
-    ("Boring, predictable and far too long.", 0),
-];
-
 fn split(rows: &[(&str, usize)]) -> Split {
     labelled_split(rows)
 }
@@ -40,12 +23,12 @@ fn split(rows: &[(&str, usize)]) -> Split {
 fn data() -> [TaskData; 2] {
     [
         TaskData {
-            train: split(&TOPICS),
-            validation: split(&TOPICS[2..5]),
+            train: split(&TINY_TOPICS),
+            validation: split(&TINY_TOPICS[2..5]),
         },
         TaskData {
-            train: split(&SENTIMENT),
-            validation: split(&SENTIMENT[1..4]),
+            train: split(&TINY_SENTIMENT),
+            validation: split(&TINY_SENTIMENT[1..4]),
         },
     ]
 }
@@ -91,6 +74,7 @@ fn run(
         save: Some(&mut save),
         stop: None,
         stop_before_step,
+        prefix: None,
     };
     let r = train_with(
         model,
@@ -248,6 +232,7 @@ fn non_finite_loss_stops_with_the_step_and_leaves_checkpoints_intact() {
         save: Some(&mut save),
         stop: None,
         stop_before_step: None,
+        prefix: None,
     };
     let mut hook = |m: &MultiTaskModel, _: &_, best: bool, _: &_| {
         if best {
@@ -292,23 +277,7 @@ fn training_is_bit_identical_on_one_and_two_threads() {
 
 /// `minilm train` on two tiny JSON Lines files, writing to `out`.
 fn train_cmd(dir: &Path, out: &Path) -> std::process::Command {
-    let a = dir.join("a.jsonl");
-    let b = dir.join("b.jsonl");
-    let line = |t: &str, l: &str| serde_json::json!({"text": t, "label": l}).to_string() + "\n";
-    let labels = [
-        "interest", "interest", "interest", "crude", "crude", "crude", "crude",
-    ];
-    let text_a: String = TOPICS
-        .iter()
-        .zip(labels)
-        .map(|((t, _), l)| line(t, l))
-        .collect();
-    let text_b: String = SENTIMENT
-        .iter()
-        .map(|(t, l)| line(t, if *l == 1 { "positive" } else { "negative" }))
-        .collect();
-    std::fs::write(&a, text_a).unwrap();
-    std::fs::write(&b, text_b).unwrap();
+    let (a, b) = write_tiny_task_files(dir);
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_minilm"));
     c.arg("train");
     for (k, v) in [("task-a", &a), ("task-b", &b)] {

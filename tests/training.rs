@@ -280,3 +280,42 @@ fn evaluation_from_cached_prefix_equals_full_forward() {
         }
     }
 }
+
+#[test]
+fn shared_prefix_store_gives_the_per_run_cache_bits_and_computes_each_text_once() {
+    use minilm::train::prefix::PrefixStore;
+    use minilm::train::trainer::{prefix_cache, Split};
+    let (model, _) = run(
+        "last2",
+        TrainConfig {
+            epochs: 1,
+            ..config("last2")
+        },
+    );
+    let d = data();
+    let a = &d[Task::A.index()].train;
+    // A split repeating its first example: the store keeps one copy.
+    let mut tokens = a.tokens.clone();
+    tokens.push(a.tokens[0].clone());
+    let mut labels = a.labels.clone();
+    labels.push(a.labels[0]);
+    let doubled = Split { tokens, labels };
+    let mut store = PrefixStore::default();
+    let mut expected = 0;
+    for name in ["last2", "last1", "heads"] {
+        let plan = Plan::parse(name, 6).unwrap();
+        let fresh = prefix_cache(&model, &plan, a).unwrap();
+        let stored = store.states(&model, &plan, &doubled).unwrap();
+        expected += a.len();
+        assert_eq!(
+            store.len(),
+            expected,
+            "plan {name}: one state per text and layer"
+        );
+        assert_eq!(&stored[..a.len()], &fresh[..], "plan {name}");
+        assert_eq!(stored[a.len()], fresh[0]);
+        // Asking again computes nothing and gives the same bits.
+        assert_eq!(store.states(&model, &plan, a).unwrap(), fresh);
+        assert_eq!(store.len(), expected);
+    }
+}

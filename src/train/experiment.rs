@@ -7,11 +7,11 @@ use super::data::{self, Dataset, ReadOptions};
 use super::metrics::Metrics;
 use super::multitask::MultiTaskModel;
 use super::plan::Plan;
+use super::prefix::PrefixStore;
 use super::sampler::{holdout, sample_k_per_class_report, Holdout};
 use super::task::{HeadSpec, Task};
 use super::trainer::{
-    evaluate, predict_classes, prefix_cache, train_with, Control, EpochHook, Split, TaskData,
-    TrainConfig, TrainReport,
+    predict_classes, train_with, Control, EpochHook, Split, TaskData, TrainConfig, TrainReport,
 };
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -53,6 +53,9 @@ pub struct ExperimentConfig {
     pub label_field: String,
     /// The training loop's settings (its seed also draws the samples).
     pub train: TrainConfig,
+    /// Also score the training sample itself (`seen`); the study, which
+    /// reports unseen data only, turns it off.
+    pub evaluate_seen: bool,
 }
 
 impl ExperimentConfig {
@@ -83,6 +86,7 @@ impl ExperimentConfig {
             text_field: "text".into(),
             label_field: "label".into(),
             train: TrainConfig::default(),
+            evaluate_seen: true,
         }
     }
 }
@@ -147,14 +151,6 @@ impl Outcome {
             "evaluations": evals,
         })
     }
-}
-
-/// Hidden states of evaluation sets under the *base* model, by (set, layer):
-/// layers below a plan's first trainable one never change, so every run of
-/// a study can start its evaluation there.
-#[derive(Default)]
-pub struct EvalCache {
-    states: std::collections::HashMap<(String, usize), Vec<Vec<f32>>>,
 }
 
 /// The data of one task, read, sampled and tokenized.
@@ -303,19 +299,24 @@ pub fn run_with(
 ) -> Result<Outcome> {
     let a = prepare(encoder, cfg, Task::A, log)?;
     let b = prepare(encoder, cfg, Task::B, log)?;
-    run_prepared_with(encoder, cfg, [&a, &b], on_epoch, None, control)
+    run_prepared_with(encoder, cfg, [&a, &b], on_epoch, control)
 }
 
-/// Train and evaluate on already prepared data.
+/// Train and evaluate on already prepared data; with `prefix`, the
+/// frozen-prefix states of training and evaluation come from a store shared
+/// with other runs on the same base model.
 pub fn run_prepared(
     encoder: &Encoder,
     cfg: &ExperimentConfig,
     data: [&Prepared; 2],
     on_epoch: &mut EpochHook<'_>,
-    eval_cache: Option<&mut EvalCache>,
+    prefix: Option<&mut PrefixStore>,
 ) -> Result<Outcome> {
-    let control = &mut Control::default();
-    run_prepared_with(encoder, cfg, data, on_epoch, eval_cache, control)
+    let control = &mut Control {
+        prefix,
+        ..Control::default()
+    };
+    run_prepared_with(encoder, cfg, data, on_epoch, control)
 }
 
 /// As [`run_prepared`], with a [`Control`].
@@ -324,7 +325,6 @@ pub fn run_prepared_with(
     cfg: &ExperimentConfig,
     [a, b]: [&Prepared; 2],
     on_epoch: &mut EpochHook<'_>,
-    mut eval_cache: Option<&mut EvalCache>,
     control: &mut Control<'_>,
 ) -> Result<Outcome> {
     let mut model = new_model(encoder, [a.spec.clone(), b.spec.clone()], cfg.train.seed)?;
@@ -334,40 +334,39 @@ pub fn run_prepared_with(
     let mut evaluations = Vec::new();
     let plan = Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
     let first = plan.first_layer();
-    let mut score = |set: &str, t: Task, split: &Split| -> Result<Metrics> {
+    // Without a store, evaluation runs the whole encoder (a per-run cache
+    // of a set scored once would not pay).
+    let mut score = |t: Task, split: &Split| -> Result<Metrics> {
         let classes = &model.spec(t).classes;
-        let pred = match eval_cache.as_deref_mut() {
-            Some(cache) if first > 0 => {
-                let key = (format!("{t}/{set}"), first);
-                if !cache.states.contains_key(&key) {
-                    cache
-                        .states
-                        .insert(key.clone(), prefix_cache(&model, &plan, split)?);
-                }
-                predict_classes(&model, split, t, Some((&cache.states[&key], first)))?
+        let pred = match control.prefix.as_deref_mut() {
+            Some(store) if first > 0 => {
+                let states = store.states(&model, &plan, split)?;
+                predict_classes(&model, split, t, Some((&states, first)))?
             }
             _ => predict_classes(&model, split, t, None)?,
         };
         Metrics::try_compute(classes, &split.labels, &pred)
     };
     for (t, p) in [(Task::A, a), (Task::B, b)] {
-        evaluations.push(Evaluation {
-            set: "seen".into(),
-            task: t,
-            metrics: evaluate(&model, &p.seen, t)?,
-        });
+        if cfg.evaluate_seen {
+            evaluations.push(Evaluation {
+                set: "seen".into(),
+                task: t,
+                metrics: score(t, &p.seen)?,
+            });
+        }
         if let Some(s) = &p.test {
             evaluations.push(Evaluation {
                 set: "test".into(),
                 task: t,
-                metrics: score("test", t, s)?,
+                metrics: score(t, s)?,
             });
         }
         for (name, s) in &p.ood {
             evaluations.push(Evaluation {
                 set: name.clone(),
                 task: t,
-                metrics: score(name, t, s)?,
+                metrics: score(t, s)?,
             });
         }
     }

@@ -11,6 +11,7 @@ pub mod loss;
 pub mod metrics;
 pub mod multitask;
 pub mod plan;
+pub mod prefix;
 pub mod prepare;
 pub mod progress;
 pub mod resume;

@@ -7,9 +7,10 @@
 //! started again with the same settings skips the runs already there, so a
 //! long study can be stopped and resumed.
 
-use super::experiment::{prepare, run_prepared, EvalCache, ExperimentConfig, Prepared};
+use super::experiment::{prepare, run_prepared, ExperimentConfig, Prepared};
 use super::logreg::LogReg;
 use super::metrics::Metrics;
+use super::prefix::PrefixStore;
 use super::svg::{LinePlot, Series};
 use super::task::Task;
 use super::trainer::Split;
@@ -109,14 +110,15 @@ pub fn run(
     log: &mut dyn FnMut(&str),
 ) -> Result<Vec<RunResult>> {
     let settings = settings_json(cfg);
-    let mut done = load_runs(cfg, log)?;
+    let mut done = load_runs(cfg)?;
     let mut names: Vec<String> = cfg.plans.clone();
     if cfg.baseline {
         names.push(BASELINE.to_string());
     }
     let total = names.len() * cfg.shots.len() * cfg.seeds.len();
     let mut features: BTreeMap<String, Vec<f32>> = BTreeMap::new();
-    let mut eval_cache = EvalCache::default();
+    // Frozen-prefix states of every text any run has met, shared by all runs.
+    let mut prefix = PrefixStore::default();
     let mut count = 0;
     for &shots in &cfg.shots {
         for &seed in &cfg.seeds {
@@ -125,6 +127,7 @@ pub fn run(
             exp.train.seed = seed;
             exp.train.quiet = true;
             exp.train.epochs = epochs_for(cfg, shots);
+            exp.evaluate_seen = false;
             let mut prepared: Option<[Prepared; 2]> = None;
             for name in &names {
                 count += 1;
@@ -150,7 +153,7 @@ pub fn run(
                         &e,
                         [&p[0], &p[1]],
                         &mut |_, _, _, _| Ok(()),
-                        Some(&mut eval_cache),
+                        Some(&mut prefix),
                     )?;
                     let get = |t: Task| {
                         o.get("test", t)
@@ -196,7 +199,7 @@ pub fn run(
 }
 
 /// The finished runs in `cfg.json`, if it was written with the same settings.
-fn load_runs(cfg: &StudyConfig, log: &mut dyn FnMut(&str)) -> Result<Vec<RunResult>> {
+fn load_runs(cfg: &StudyConfig) -> Result<Vec<RunResult>> {
     let settings = settings_json(cfg);
     let done: Vec<RunResult> = match std::fs::read_to_string(&cfg.json) {
         Ok(text) => {
@@ -208,11 +211,13 @@ fn load_runs(cfg: &StudyConfig, log: &mut dyn FnMut(&str)) -> Result<Vec<RunResu
                     .map(|a| a.iter().filter_map(RunResult::from_json).collect())
                     .unwrap_or_default()
             } else {
-                log(&format!(
-                    "{}: other settings; starting the study afresh",
-                    cfg.json.display()
+                // Never overwrite finished runs made with other settings.
+                return Err(Error::file(
+                    &cfg.json,
+                    "holds runs made with other settings (training options, data files, \
+                     validation size or --full-epochs); use those settings to resume it, or \
+                     --results (and --report, --plots) to start another study elsewhere",
                 ));
-                Vec::new()
             }
         }
         Err(_) => Vec::new(),
@@ -221,8 +226,8 @@ fn load_runs(cfg: &StudyConfig, log: &mut dyn FnMut(&str)) -> Result<Vec<RunResu
 }
 
 /// Write the report from the runs finished so far, without running any.
-pub fn report_only(cfg: &StudyConfig, log: &mut dyn FnMut(&str)) -> Result<Vec<RunResult>> {
-    let done = load_runs(cfg, log)?;
+pub fn report_only(cfg: &StudyConfig) -> Result<Vec<RunResult>> {
+    let done = load_runs(cfg)?;
     write_report(cfg, &done)?;
     Ok(done)
 }
@@ -362,10 +367,11 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
         if cfg.baseline { "logistic regression on frozen normalised embeddings (L2, λ = 1/n)" } else { "none" }
     ));
     md.push_str(&format!(
-        "Training: {} epochs up to 16 shots per class, ⌈{}·16/K⌉ above (about the same number of optimizer steps), {} when training on all the data; batch {} per task, lr encoder {} / heads {}, \
+        "Training: {} epochs up to 16 shots per class, ⌈{}·16/K⌉ above (about the same number of optimizer steps), {} epoch(s) of the larger task's data when training on all of it; batch {} per task, lr encoder {} / heads {}, \
          warm-up {} then linear decay, weight decay {}, clip {}, dropout {}. \
-         `train s` is the mean wall-clock time of training (frozen-prefix cache included, evaluation excluded; \
-         logreg: embedding the sample and fitting) at the thread count the study ran with, on whatever else the \
+         `train s` is the mean wall-clock time of training (evaluation excluded; logreg: embedding the sample and fitting; \
+         the frozen-prefix states are shared by the runs of one study process, so computing them is counted in the \
+         first run that needs them) at the thread count the study ran with, on whatever else the \
          machine was doing: a rough cost ratio between plans, not a benchmark.\n\n",
         cfg.base.train.epochs,
         cfg.base.train.epochs,

@@ -9,6 +9,7 @@ use super::grads::Grads;
 use super::metrics::{from_probs, Metrics};
 use super::multitask::{EncoderInput, Mode, MultiTaskModel, TaskBatch};
 use super::plan::Plan;
+use super::prefix::PrefixStore;
 use super::progress::Progress;
 use super::schedule::linear_warmup_decay;
 use super::task::Task;
@@ -224,6 +225,10 @@ pub struct Control<'a> {
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// Stop (as with `stop`) before taking step `n` (0-based), if set.
     pub stop_before_step: Option<usize>,
+    /// Take the frozen-prefix states from (and add them to) this store,
+    /// shared with other runs on the same base model, instead of computing
+    /// them for this run alone.
+    pub prefix: Option<&'a mut PrefixStore>,
 }
 
 /// The message of a run stopped by [`Control`]; starts with this.
@@ -290,11 +295,11 @@ pub fn train_with(
     let first = plan.first_layer();
     let t0 = Instant::now();
     let use_cache = cfg.cache_prefix && first > 0;
-    let cached = |split: &Split| -> Result<Option<Vec<Vec<f32>>>> {
-        if use_cache {
-            prefix_cache(model, &plan, split).map(Some)
-        } else {
-            Ok(None)
+    let mut cached = |split: &Split| -> Result<Option<Vec<Vec<f32>>>> {
+        match (use_cache, control.prefix.as_deref_mut()) {
+            (false, _) => Ok(None),
+            (true, Some(store)) => store.states(model, &plan, split).map(Some),
+            (true, None) => prefix_cache(model, &plan, split).map(Some),
         }
     };
     let cache = [cached(&data[0].train)?, cached(&data[1].train)?];
@@ -628,15 +633,27 @@ pub fn predict_classes(
 /// layer, computed once (in length-sorted batches, which gives the same bits
 /// as any other batching: the encoder is batch-invariant).
 pub fn prefix_cache(model: &MultiTaskModel, plan: &Plan, split: &Split) -> Result<Vec<Vec<f32>>> {
+    let all: Vec<usize> = (0..split.len()).collect();
+    prefix_cache_of(model, plan, split, &all)
+}
+
+/// As [`prefix_cache`], for the examples `idx` of `split` (in that order).
+pub fn prefix_cache_of(
+    model: &MultiTaskModel,
+    plan: &Plan,
+    split: &Split,
+    idx: &[usize],
+) -> Result<Vec<Vec<f32>>> {
     let h = model.config().hidden_size;
-    let mut order: Vec<usize> = (0..split.len()).collect();
-    order.sort_by_key(|&i| split.tokens[i].len());
-    let mut out = vec![Vec::new(); split.len()];
+    let mut order: Vec<usize> = (0..idx.len()).collect();
+    order.sort_by_key(|&j| split.tokens[idx[j]].len());
+    let mut out = vec![Vec::new(); idx.len()];
     for chunk in order.chunks(64) {
-        let batch = token_batch(model, split, chunk)?;
+        let rows: Vec<usize> = chunk.iter().map(|&j| idx[j]).collect();
+        let batch = token_batch(model, split, &rows)?;
         let states = model.frozen_prefix(&batch, plan);
-        for (k, &i) in chunk.iter().enumerate() {
-            out[i] = states[batch.range(k).start * h..batch.range(k).end * h].to_vec();
+        for (k, &j) in chunk.iter().enumerate() {
+            out[j] = states[batch.range(k).start * h..batch.range(k).end * h].to_vec();
         }
     }
     Ok(out)

@@ -166,3 +166,38 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
     dot / (na * nb)
 }
+
+/// A tiny two-topic set (interest rates vs crude oil), class indices 0/1.
+pub const TINY_TOPICS: [(&str, usize); 7] = [
+    ("The central bank raised interest rates by half a point.", 0),
+    ("Bond yields climbed after the rate decision.", 0),
+    ("Mortgage rates rose for the third straight week.", 0),
+    ("The tanker carried crude oil across the gulf.", 1),
+    ("Oil prices fell as OPEC output increased.", 1),
+    ("Refineries cut crude purchases this quarter.", 1),
+    ("Crude futures slid on weak demand.", 1),
+];
+/// A tiny sentiment set, 1 = positive.
+pub const TINY_SENTIMENT: [(&str, usize); 5] = [
+    ("A wonderful, moving film with superb acting.", 1),
+    ("I loved every minute of it.", 1),
+    ("A dull, tedious mess of a movie.", 0),
+    ("I hated it and walked out.", 0),
+    ("Boring, predictable and far too long.", 0),
+];
+
+/// [`TINY_TOPICS`] and [`TINY_SENTIMENT`] as JSON Lines files `a.jsonl`
+/// (labels `interest`/`crude`) and `b.jsonl` (`negative`/`positive`) in `dir`.
+pub fn write_tiny_task_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let line = |t: &str, l: &str| serde_json::json!({"text": t, "label": l}).to_string() + "\n";
+    let write = |name: &str, rows: &[(&str, usize)], names: [&str; 2]| {
+        let path = dir.join(name);
+        let text: String = rows.iter().map(|(t, l)| line(t, names[*l])).collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    (
+        write("a.jsonl", &TINY_TOPICS, ["interest", "crude"]),
+        write("b.jsonl", &TINY_SENTIMENT, ["negative", "positive"]),
+    )
+}
