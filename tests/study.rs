@@ -80,8 +80,13 @@ fn study_writes_resumes_and_keeps_runs_made_with_other_settings() {
         assert_eq!(r["ood_accuracy"].as_object().unwrap().len(), 1);
     }
     let md = std::fs::read_to_string(dir.join("results.md")).unwrap();
-    for plan in ["heads", "last1", "logreg"] {
-        assert!(md.contains(plan), "report lacks {plan}:\n{md}");
+    for needle in [
+        "| heads | 2 | 2 |",
+        "| last1 | 2 | 2 |",
+        "| logreg | 2 | 2 |",
+        "Over the whole grid",
+    ] {
+        assert!(md.contains(needle), "report lacks {needle:?}:\n{md}");
     }
     assert!(std::fs::read_dir(dir.join("plots")).unwrap().any(|e| e
         .unwrap()

@@ -430,6 +430,8 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
     }
     md.push_str("\n## What the numbers say about the original claims\n\n");
     md.push_str(&claims(cfg, runs, &task_names));
+    md.push_str("\n## Over the whole grid\n\n");
+    md.push_str(&tally(cfg, runs, &task_names));
     std::fs::create_dir_all(&cfg.plots).map_err(|e| Error::io(&cfg.plots, e))?;
     md.push('\n');
     for (t, tname) in task_names.iter().enumerate() {
@@ -574,6 +576,122 @@ fn claims(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
                 }
             ));
         }
+    }
+    out
+}
+
+/// Mean, std and count of `f` over the runs of one cell; `None` below two
+/// runs (no spread to compare against).
+fn cell_stat(
+    runs: &[RunResult],
+    plan: &str,
+    shots: Option<usize>,
+    f: &dyn Fn(&RunResult) -> f64,
+) -> Option<(f64, f64)> {
+    let v: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.plan == plan && r.shots == shots)
+        .map(f)
+        .collect();
+    (v.len() >= 2).then(|| mean_std(&v))
+}
+
+/// The claims counted over every (shots, task) cell where the plans compared
+/// have two runs or more: how often each holds, and where it fails.
+fn tally(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
+    let mut names: Vec<String> = cfg.plans.clone();
+    if cfg.baseline {
+        names.push(BASELINE.into());
+    }
+    let beats = |a: (f64, f64), b: (f64, f64)| a.0 - b.0 > a.1.max(b.1);
+    let (mut cells, mut best, mut beaten, mut clear_win) = (0, 0, Vec::new(), 0);
+    let (mut heads_cells, mut heads_worse, mut heads_better) = (0, 0, 0);
+    let (mut base_cells, mut base_ok) = (0, 0);
+    for &shots in &cfg.shots {
+        let k = shots_label(shots);
+        for (t, tname) in tasks.iter().enumerate() {
+            let f = move |r: &RunResult| r.test_macro_f1[t];
+            let stats: Vec<(String, (f64, f64))> = names
+                .iter()
+                .filter_map(|p| Some((p.clone(), cell_stat(runs, p, shots, &f)?)))
+                .collect();
+            let get = |p: &str| stats.iter().find(|(n, _)| n == p).map(|x| x.1);
+            let fine_tuned: Vec<&(String, (f64, f64))> =
+                stats.iter().filter(|(n, _)| n != BASELINE).collect();
+            if let Some(l2) = get("last2") {
+                if fine_tuned.len() == cfg.plans.len() && cfg.plans.len() > 1 {
+                    cells += 1;
+                    let others: Vec<_> = stats.iter().filter(|(n, _)| n != "last2").collect();
+                    if others.iter().all(|(_, s)| s.0 <= l2.0) {
+                        best += 1;
+                    }
+                    if others.iter().all(|(_, s)| beats(l2, *s)) {
+                        clear_win += 1;
+                    }
+                    for (n, s) in &others {
+                        if beats(*s, l2) {
+                            beaten.push(format!("{n} at {k} shots on {tname}"));
+                        }
+                    }
+                }
+                if let Some(h) = get("heads") {
+                    heads_cells += 1;
+                    heads_worse += usize::from(beats(l2, h));
+                    heads_better += usize::from(beats(h, l2));
+                }
+            }
+            if let (Some(b), Some(top)) = (
+                get(BASELINE),
+                fine_tuned
+                    .iter()
+                    .map(|x| x.1)
+                    .max_by(|a, b| a.0.total_cmp(&b.0)),
+            ) {
+                base_cells += 1;
+                base_ok += usize::from(!beats(top, b));
+            }
+        }
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Counted over the (shots, task) cells where every plan has two runs or more ({cells} cells), on test macro-F1; \
+         \"beaten\" means by more than the larger of the two standard deviations.\n\n"
+    ));
+    out.push_str(&format!(
+        "- *last2 generalises best*: last2 has the highest mean (of the plans and the baseline) in {best} of {cells} \
+         cells and beats all of them in {clear_win}; it is beaten in {}{}.\n",
+        beaten.len(),
+        if beaten.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", beaten.join("; "))
+        }
+    ));
+    let (mut l1_more, mut l1_cells) = (0, 0);
+    for &shots in &cfg.shots {
+        for t in 0..tasks.len() {
+            let f = move |r: &RunResult| r.test_macro_f1[t];
+            if let (Some(a), Some(b)) = (
+                cell_stat(runs, "last1", shots, &f),
+                cell_stat(runs, "last2", shots, &f),
+            ) {
+                l1_cells += 1;
+                l1_more += usize::from(a.1 > b.1);
+            }
+        }
+    }
+    out.push_str(&format!(
+        "- *last1 is unstable*: last1's spread across seeds exceeds last2's in {l1_more} of {l1_cells} cells.\n"
+    ));
+    out.push_str(&format!(
+        "- *heads alone generalise poorly*: last2 beats heads in {heads_worse} of {heads_cells} cells, heads beats last2 in {heads_better}.\n"
+    ));
+    if cfg.baseline {
+        out.push_str(&format!(
+            "- *fine-tuning pays*: the best fine-tuned plan beats the logistic-regression baseline on frozen \
+             embeddings in {} of {base_cells} cells.\n",
+            base_cells - base_ok
+        ));
     }
     out
 }
