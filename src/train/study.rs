@@ -315,6 +315,15 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 fn shots_label(s: Option<usize>) -> String {
     s.map_or("all".into(), |k| k.to_string())
 }
@@ -367,9 +376,9 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
         if cfg.baseline { "logistic regression on frozen normalised embeddings (L2, λ = 1/n)" } else { "none" }
     ));
     md.push_str(&format!(
-        "Training: {} epochs up to 16 shots per class, ⌈{}·16/K⌉ above (about the same number of optimizer steps), {} epoch(s) of the larger task's data when training on all of it; batch {} per task, lr encoder {} / heads {}, \
+        "Training: {} epochs up to 16 shots per class, ⌈{}·16/K⌉ above (about the same number of optimizer steps), {} epoch(s) over the larger task's data when training on all of it (the smaller task cycles); batch {} per task, lr encoder {} / heads {}, \
          warm-up {} then linear decay, weight decay {}, clip {}, dropout {}. \
-         `train s` is the mean wall-clock time of training (evaluation excluded; logreg: embedding the sample and fitting; \
+         `train s` is the median wall-clock time of training (evaluation excluded; logreg: embedding the sample and fitting; \
          the frozen-prefix states are shared by the runs of one study process, so computing them is counted in the \
          first run that needs them) at the thread count the study ran with, on whatever else the \
          machine was doing: a rough cost ratio between plans, not a benchmark.\n\n",
@@ -424,7 +433,7 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
                 fmt(c.iter().map(|r| r.test_accuracy[1]).collect()),
                 fmt(c.iter().map(|r| r.test_macro_f1[1]).collect()),
                 oods.join(" | "),
-                mean_std(&c.iter().map(|r| r.train_seconds).collect::<Vec<_>>()).0
+                median(c.iter().map(|r| r.train_seconds).collect())
             ));
         }
     }
