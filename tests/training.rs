@@ -12,17 +12,18 @@ use minilm::train::trainer::{
 };
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
 
-const TOPICS: [(&str, usize); 9] = [
-    ("The central bank raised interest rates by half a point.", 0),
-    ("Bond yields climbed after the rate decision.", 0),
-    ("Mortgage rates rose for the third straight week.", 0),
-    ("The tanker carried crude oil across the gulf.", 1),
-    ("Oil prices fell as OPEC output increased.", 1),
-    ("Refineries cut crude purchases this quarter.", 1),
+/// Earnings, a third topic beside the tiny set's interest and crude rows.
+const EARNINGS: [(&str, usize); 3] = [
     ("The company reported record quarterly earnings.", 2),
     ("Net profit per share doubled from last year.", 2),
     ("Revenue and earnings beat analyst forecasts.", 2),
 ];
+
+/// Three rows of each topic: the tiny set's first six, then earnings.
+fn topics() -> Vec<(&'static str, usize)> {
+    TINY_TOPICS[..6].iter().chain(&EARNINGS).copied().collect()
+}
+
 const SENTIMENT: [(&str, usize); 6] = [
     ("A wonderful, moving film with superb acting.", 1),
     ("I loved every minute of it.", 1),
@@ -46,8 +47,8 @@ fn split(rows: &[(&str, usize)]) -> Split {
 fn data() -> [TaskData; 2] {
     [
         TaskData {
-            train: split(&TOPICS),
-            validation: split(&TOPICS[..3]),
+            train: split(&topics()),
+            validation: split(&topics()[..3]),
         },
         TaskData {
             train: split(&SENTIMENT),
@@ -67,6 +68,18 @@ fn config(plan: &str) -> TrainConfig {
         seed: 7,
         ..TrainConfig::default()
     }
+}
+
+/// A model after one epoch of `last2` (its heads and layers 4–5 trained).
+fn one_epoch_last2() -> MultiTaskModel {
+    run(
+        "last2",
+        TrainConfig {
+            epochs: 1,
+            ..config("last2")
+        },
+    )
+    .0
 }
 
 fn run(plan: &str, cfg: TrainConfig) -> (MultiTaskModel, TrainReport) {
@@ -258,13 +271,7 @@ fn failed_checkpoint_write_leaves_the_previous_one() {
 #[test]
 fn evaluation_from_cached_prefix_equals_full_forward() {
     use minilm::train::trainer::{predict_classes, prefix_cache};
-    let (model, _) = run(
-        "last2",
-        TrainConfig {
-            epochs: 1,
-            ..config("last2")
-        },
-    );
+    let model = one_epoch_last2();
     let d = data();
     for name in ["last1", "last2", "heads"] {
         let plan = Plan::parse(name, 6).unwrap();
@@ -285,13 +292,7 @@ fn evaluation_from_cached_prefix_equals_full_forward() {
 fn shared_prefix_store_gives_the_per_run_cache_bits_and_computes_each_text_once() {
     use minilm::train::prefix::PrefixStore;
     use minilm::train::trainer::{prefix_cache, Split};
-    let (model, _) = run(
-        "last2",
-        TrainConfig {
-            epochs: 1,
-            ..config("last2")
-        },
-    );
+    let model = one_epoch_last2();
     let d = data();
     let a = &d[Task::A.index()].train;
     // A split repeating its first example: the store keeps one copy.
