@@ -111,10 +111,7 @@ pub fn run(
 ) -> Result<Vec<RunResult>> {
     let settings = settings_json(cfg);
     let mut done = load_runs(cfg)?;
-    let mut names: Vec<String> = cfg.plans.clone();
-    if cfg.baseline {
-        names.push(BASELINE.to_string());
-    }
+    let names = plan_names(cfg);
     let total = names.len() * cfg.shots.len() * cfg.seeds.len();
     let mut features: BTreeMap<String, Vec<f32>> = BTreeMap::new();
     // Frozen-prefix states of every text any run has met, shared by all runs.
@@ -304,6 +301,34 @@ pub fn epochs_for(cfg: &StudyConfig, shots: Option<usize>) -> usize {
     }
 }
 
+/// The plans, then the baseline if it runs: the rows of every table.
+fn plan_names(cfg: &StudyConfig) -> Vec<String> {
+    let mut names = cfg.plans.clone();
+    if cfg.baseline {
+        names.push(BASELINE.into());
+    }
+    names
+}
+
+/// Mean, std and count of `f` over the runs of one (plan, shots) cell;
+/// `None` when it has no runs.
+fn stat(
+    runs: &[RunResult],
+    plan: &str,
+    shots: Option<usize>,
+    f: &dyn Fn(&RunResult) -> f64,
+) -> Option<(f64, f64, usize)> {
+    let v: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.plan == plan && r.shots == shots)
+        .map(f)
+        .collect();
+    (!v.is_empty()).then(|| {
+        let (m, sd) = mean_std(&v);
+        (m, sd, v.len())
+    })
+}
+
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
@@ -331,10 +356,7 @@ fn shots_label(s: Option<usize>) -> String {
 /// Write the Markdown report and the plots from `runs`.
 pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
     let task_names: Vec<String> = cfg.base.tasks.iter().map(|t| t.name.clone()).collect();
-    let mut names: Vec<String> = cfg.plans.clone();
-    if cfg.baseline {
-        names.push(BASELINE.into());
-    }
+    let names = plan_names(cfg);
     let cell = |plan: &str, shots: Option<usize>| -> Vec<&RunResult> {
         runs.iter()
             .filter(|r| r.plan == plan && r.shots == shots)
@@ -503,20 +525,7 @@ fn relative(file: &Path, base: &Path) -> String {
 /// generalise poorly. "Beats" means by more than the larger of the two
 /// standard deviations.
 fn claims(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
-    let stat = |plan: &str,
-                shots: Option<usize>,
-                f: &dyn Fn(&RunResult) -> f64|
-     -> Option<(f64, f64, usize)> {
-        let v: Vec<f64> = runs
-            .iter()
-            .filter(|r| r.plan == plan && r.shots == shots)
-            .map(f)
-            .collect();
-        (!v.is_empty()).then(|| {
-            let (m, sd) = mean_std(&v);
-            (m, sd, v.len())
-        })
-    };
+    let stat = |plan: &str, shots, f: &dyn Fn(&RunResult) -> f64| stat(runs, plan, shots, f);
     // A verdict needs a spread on both sides: two runs or more each.
     const NO_VERDICT: &str = "fewer than two runs on a side: no verdict yet";
     let mut out = String::new();
@@ -524,10 +533,8 @@ fn claims(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
         let k = shots_label(shots);
         for (t, tname) in tasks.iter().enumerate() {
             let f = move |r: &RunResult| r.test_macro_f1[t];
-            let mut ranked: Vec<(String, f64, f64, usize)> = cfg
-                .plans
+            let mut ranked: Vec<(String, f64, f64, usize)> = plan_names(cfg)
                 .iter()
-                .chain(cfg.baseline.then_some(&BASELINE.to_string()))
                 .filter_map(|p| stat(p, shots, &f).map(|(m, s, n)| (p.clone(), m, s, n)))
                 .collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -589,33 +596,26 @@ fn claims(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
     out
 }
 
-/// Mean, std and count of `f` over the runs of one cell; `None` below two
-/// runs (no spread to compare against).
+/// Mean and std of one cell's runs, when it has two or more (a spread to
+/// compare against).
 fn cell_stat(
     runs: &[RunResult],
     plan: &str,
     shots: Option<usize>,
     f: &dyn Fn(&RunResult) -> f64,
 ) -> Option<(f64, f64)> {
-    let v: Vec<f64> = runs
-        .iter()
-        .filter(|r| r.plan == plan && r.shots == shots)
-        .map(f)
-        .collect();
-    (v.len() >= 2).then(|| mean_std(&v))
+    stat(runs, plan, shots, f).and_then(|(m, s, n)| (n >= 2).then_some((m, s)))
 }
 
 /// The claims counted over every (shots, task) cell where the plans compared
 /// have two runs or more: how often each holds, and where it fails.
 fn tally(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
-    let mut names: Vec<String> = cfg.plans.clone();
-    if cfg.baseline {
-        names.push(BASELINE.into());
-    }
+    let names = plan_names(cfg);
     let beats = |a: (f64, f64), b: (f64, f64)| a.0 - b.0 > a.1.max(b.1);
     let (mut cells, mut best, mut beaten, mut clear_win) = (0, 0, Vec::new(), 0);
+    let (mut l1_cells, mut l1_more) = (0, 0);
     let (mut heads_cells, mut heads_worse, mut heads_better) = (0, 0, 0);
-    let (mut base_cells, mut base_ok) = (0, 0);
+    let (mut base_cells, mut base_beaten) = (0, 0);
     for &shots in &cfg.shots {
         let k = shots_label(shots);
         for (t, tname) in tasks.iter().enumerate() {
@@ -625,23 +625,26 @@ fn tally(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
                 .filter_map(|p| Some((p.clone(), cell_stat(runs, p, shots, &f)?)))
                 .collect();
             let get = |p: &str| stats.iter().find(|(n, _)| n == p).map(|x| x.1);
-            let fine_tuned: Vec<&(String, (f64, f64))> =
-                stats.iter().filter(|(n, _)| n != BASELINE).collect();
+            let fine_tuned: Vec<(f64, f64)> = stats
+                .iter()
+                .filter(|(n, _)| n != BASELINE)
+                .map(|x| x.1)
+                .collect();
             if let Some(l2) = get("last2") {
                 if fine_tuned.len() == cfg.plans.len() && cfg.plans.len() > 1 {
                     cells += 1;
                     let others: Vec<_> = stats.iter().filter(|(n, _)| n != "last2").collect();
-                    if others.iter().all(|(_, s)| s.0 <= l2.0) {
-                        best += 1;
-                    }
-                    if others.iter().all(|(_, s)| beats(l2, *s)) {
-                        clear_win += 1;
-                    }
+                    best += usize::from(others.iter().all(|(_, s)| s.0 <= l2.0));
+                    clear_win += usize::from(others.iter().all(|(_, s)| beats(l2, *s)));
                     for (n, s) in &others {
                         if beats(*s, l2) {
                             beaten.push(format!("{n} at {k} shots on {tname}"));
                         }
                     }
+                }
+                if let Some(l1) = get("last1") {
+                    l1_cells += 1;
+                    l1_more += usize::from(l1.1 > l2.1);
                 }
                 if let Some(h) = get("heads") {
                     heads_cells += 1;
@@ -649,15 +652,13 @@ fn tally(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
                     heads_better += usize::from(beats(h, l2));
                 }
             }
-            if let (Some(b), Some(top)) = (
-                get(BASELINE),
-                fine_tuned
-                    .iter()
-                    .map(|x| x.1)
-                    .max_by(|a, b| a.0.total_cmp(&b.0)),
-            ) {
+            let top = fine_tuned
+                .iter()
+                .copied()
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let (Some(b), Some(top)) = (get(BASELINE), top) {
                 base_cells += 1;
-                base_ok += usize::from(!beats(top, b));
+                base_beaten += usize::from(beats(top, b));
             }
         }
     }
@@ -676,19 +677,6 @@ fn tally(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
             format!(" ({})", beaten.join("; "))
         }
     ));
-    let (mut l1_more, mut l1_cells) = (0, 0);
-    for &shots in &cfg.shots {
-        for t in 0..tasks.len() {
-            let f = move |r: &RunResult| r.test_macro_f1[t];
-            if let (Some(a), Some(b)) = (
-                cell_stat(runs, "last1", shots, &f),
-                cell_stat(runs, "last2", shots, &f),
-            ) {
-                l1_cells += 1;
-                l1_more += usize::from(a.1 > b.1);
-            }
-        }
-    }
     out.push_str(&format!(
         "- *last1 is unstable*: last1's spread across seeds exceeds last2's in {l1_more} of {l1_cells} cells.\n"
     ));
@@ -698,8 +686,7 @@ fn tally(cfg: &StudyConfig, runs: &[RunResult], tasks: &[String]) -> String {
     if cfg.baseline {
         out.push_str(&format!(
             "- *fine-tuning pays*: the best fine-tuned plan beats the logistic-regression baseline on frozen \
-             embeddings in {} of {base_cells} cells.\n",
-            base_cells - base_ok
+             embeddings in {base_beaten} of {base_cells} cells.\n"
         ));
     }
     out
