@@ -142,9 +142,7 @@ pub fn gelu_erf_grad(x: f32) -> f32 {
 pub fn gelu_erf_inplace(xs: &mut [f32]) {
     let isa = isa::current();
     if parallel::worth_parallel_elementwise(xs.len()) {
-        use rayon::prelude::*;
-        xs.par_chunks_mut(PAR_CHUNK)
-            .for_each(|c| gelu_slice(isa, c));
+        parallel::for_each_item(xs.chunks_mut(PAR_CHUNK).collect(), |c| gelu_slice(isa, c));
     } else {
         gelu_slice(isa, xs);
     }
@@ -155,10 +153,12 @@ pub fn gelu_erf_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
     assert!(x.len() == dy.len() && x.len() == dx.len());
     let isa = isa::current();
     if parallel::worth_parallel_elementwise(x.len()) {
-        use rayon::prelude::*;
-        dx.par_chunks_mut(PAR_CHUNK)
-            .zip(x.par_chunks(PAR_CHUNK).zip(dy.par_chunks(PAR_CHUNK)))
-            .for_each(|(d, (xc, g))| gelu_backward_slice(isa, xc, g, d));
+        let parts = dx
+            .chunks_mut(PAR_CHUNK)
+            .zip(x.chunks(PAR_CHUNK).zip(dy.chunks(PAR_CHUNK)));
+        parallel::for_each_item(parts.collect(), |(d, (xc, g))| {
+            gelu_backward_slice(isa, xc, g, d)
+        });
     } else {
         gelu_backward_slice(isa, x, dy, dx);
     }

@@ -122,14 +122,21 @@ pub fn current() -> Isa {
 /// Run `f` with kernels called from this thread forced onto `isa`. Returns
 /// `None` (without running `f`) when the CPU does not support `isa`.
 ///
-/// Kernels started by `f` carry the path into their own worker tasks, but
-/// code that `f` itself runs on other threads (its own rayon jobs) sees the
+/// Kernels started by `f`, and tasks it splits through
+/// [`crate::parallel`], carry the path onto other threads, but code that `f`
+/// runs on other threads by itself (its own rayon jobs) sees the
 /// process-wide path. Meant for tests and benchmarks.
 #[doc(hidden)]
 pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> Option<R> {
     if !isa.supported() {
         return None;
     }
+    Some(scoped(isa, f))
+}
+
+/// Run `f` with this thread's path set to `isa` (a path [`current`]
+/// returned, so a supported one).
+pub(crate) fn scoped<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<Isa>);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -137,7 +144,7 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> Option<R> {
         }
     }
     let _restore = Restore(FORCED.with(|c| c.replace(Some(isa))));
-    Some(f())
+    f()
 }
 
 /// Defines `$name(isa, args…)` that runs the generic `$generic::<FMA>(args…)`

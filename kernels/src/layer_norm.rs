@@ -83,26 +83,22 @@ pub fn layer_norm(
         ln_rows(isa, x, dim, gamma, beta, eps, out, stats);
         return;
     }
-    use rayon::prelude::*;
     // Whole rows per task: each row's result does not depend on the split.
     let rows_per = rows.div_ceil(parallel::threads_here() * 4).max(1);
     let chunk = rows_per * dim;
+    let parts = x.chunks(chunk).zip(out.chunks_mut(chunk));
     match stats {
-        Some((m, s)) => x
-            .par_chunks(chunk)
-            .zip(out.par_chunks_mut(chunk))
-            .zip(
-                m[..rows]
-                    .par_chunks_mut(rows_per)
-                    .zip(s[..rows].par_chunks_mut(rows_per)),
-            )
-            .for_each(|((xc, yc), (mc, sc))| {
+        Some((m, s)) => {
+            let stats = m[..rows]
+                .chunks_mut(rows_per)
+                .zip(s[..rows].chunks_mut(rows_per));
+            parallel::for_each_item(parts.zip(stats).collect(), |((xc, yc), (mc, sc))| {
                 ln_rows(isa, xc, dim, gamma, beta, eps, yc, Some((mc, sc)))
-            }),
-        None => x
-            .par_chunks(chunk)
-            .zip(out.par_chunks_mut(chunk))
-            .for_each(|(xc, yc)| ln_rows(isa, xc, dim, gamma, beta, eps, yc, None)),
+            })
+        }
+        None => parallel::for_each_item(parts.collect(), |(xc, yc)| {
+            ln_rows(isa, xc, dim, gamma, beta, eps, yc, None)
+        }),
     }
 }
 

@@ -32,6 +32,7 @@ pub mod peak;
 #[doc(hidden)]
 pub mod reference;
 pub mod softmax;
+mod team;
 
 pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
 pub use isa::Isa;

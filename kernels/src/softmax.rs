@@ -51,10 +51,10 @@ pub fn softmax_rows(x: &mut [f32], cols: usize) {
     let isa = isa::current();
     let rows = x.len() / cols;
     if parallel::worth_parallel_elementwise(x.len()) && rows > 1 {
-        use rayon::prelude::*;
         let chunk = rows.div_ceil(parallel::threads_here() * 4).max(1) * cols;
-        x.par_chunks_mut(chunk)
-            .for_each(|c| softmax_rows_isa(isa, c, cols));
+        parallel::for_each_item(x.chunks_mut(chunk).collect(), |c| {
+            softmax_rows_isa(isa, c, cols)
+        });
     } else {
         softmax_rows_isa(isa, x, cols);
     }
@@ -68,11 +68,13 @@ pub fn softmax_rows_backward(p: &[f32], dp: &[f32], cols: usize, dx: &mut [f32])
     let isa = isa::current();
     let rows = p.len() / cols;
     if parallel::worth_parallel_elementwise(p.len()) && rows > 1 {
-        use rayon::prelude::*;
         let chunk = rows.div_ceil(parallel::threads_here() * 4).max(1) * cols;
-        dx.par_chunks_mut(chunk)
-            .zip(p.par_chunks(chunk).zip(dp.par_chunks(chunk)))
-            .for_each(|(d, (pc, dpc))| softmax_backward_isa(isa, pc, dpc, cols, d));
+        let parts = dx
+            .chunks_mut(chunk)
+            .zip(p.chunks(chunk).zip(dp.chunks(chunk)));
+        parallel::for_each_item(parts.collect(), |(d, (pc, dpc))| {
+            softmax_backward_isa(isa, pc, dpc, cols, d)
+        });
     } else {
         softmax_backward_isa(isa, p, dp, cols, dx);
     }

@@ -8,7 +8,6 @@ use super::linear::Linear;
 use crate::config::BertConfig;
 use crate::weights::ParamStore;
 use minilm_kernels::{parallel, sgemm, softmax::softmax_rows, Epilogue};
-use rayon::prelude::*;
 #[cfg(feature = "train")]
 use {
     super::dropout::{maybe_backward, maybe_forward, Dropout},
@@ -146,7 +145,7 @@ fn attention_loop(
     };
     let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 2).sum();
     let results: Vec<(Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
-        tasks.par_iter().map(run).collect()
+        parallel::map(tasks.len(), |i| run(&tasks[i]))
     } else {
         tasks.iter().map(run).collect()
     };
@@ -374,7 +373,7 @@ pub fn attention_core_backward(
     };
     let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 4).sum();
     let results: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
-        tasks.par_iter().map(run).collect()
+        parallel::map(tasks.len(), |i| run(&tasks[i]))
     } else {
         tasks.iter().map(run).collect()
     };

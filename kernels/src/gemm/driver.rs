@@ -83,9 +83,9 @@ pub(crate) unsafe fn run(p: &Product<'_>, allow_threads: bool) {
         unsafe { run_block(p, 0, p.m, 0, p.n) };
         return;
     }
-    use rayon::prelude::*;
-    // A grid of tasks, several per thread so that rayon's work stealing
-    // evens out a core that is busy with something else. Rows first (each
+    // A grid of tasks, several per thread so that threads claiming tasks
+    // as they finish (a team's counter, rayon's work stealing) even out a
+    // core that is busy with something else. Rows first (each
     // task packs only its own A rows), at least MIN_PANELS row panels per
     // task so B is not re-streamed too often; then columns in whole NR
     // panels (each such task repacks its A rows). No split changes any
@@ -93,7 +93,7 @@ pub(crate) unsafe fn run(p: &Product<'_>, allow_threads: bool) {
     let target = threads * TASKS_PER_THREAD;
     let rt = target.min((row_panels / MIN_PANELS).max(1));
     let ct = target.div_ceil(rt).min(col_panels);
-    (0..rt * ct).into_par_iter().for_each(|t| {
+    parallel::for_each(rt * ct, |t| {
         let (ti, tj) = (t / ct, t % ct);
         let r0 = row_panels * ti / rt * mr;
         let r1 = (row_panels * (ti + 1) / rt * mr).min(p.m);

@@ -115,13 +115,10 @@ fn sgemm_impl(
         // cap the speed-up of small-m products: split it by panels too.
         let nr = kern.nr;
         if allow_threads && crate::parallel::worth_parallel(m * n * k) && n > nr {
-            use rayon::prelude::*;
-            bpack
-                .par_chunks_mut(nr * k)
-                .enumerate()
-                .for_each(|(jp, panel)| {
-                    pack::pack_b_panel(nr, b, rsb, csb, jp * nr, nr.min(n - jp * nr), k, panel)
-                });
+            let panels = bpack.chunks_mut(nr * k).enumerate().collect();
+            crate::parallel::for_each_item(panels, |(jp, panel)| {
+                pack::pack_b_panel(nr, b, rsb, csb, jp * nr, nr.min(n - jp * nr), k, panel)
+            });
         } else {
             pack::pack_b(nr, b, rsb, csb, 0, n, k, bpack);
         }
