@@ -114,5 +114,30 @@ fn study_writes_resumes_and_keeps_runs_made_with_other_settings() {
         "{err}"
     );
     assert_eq!(std::fs::read(dir.join("runs.json")).unwrap(), before);
+
+    // A resume that adds a run rewrites the file: every number already in it
+    // must come back to the last bit. (serde_json's default float parser
+    // can be 1 ulp off: it read 10.748981202000001 as 10.748981202.)
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("runs.json")).unwrap()).unwrap();
+    v["runs"][0]["train_seconds"] = serde_json::json!(10.748981202000001);
+    v["runs"].as_array_mut().unwrap().pop();
+    std::fs::write(
+        dir.join("runs.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
+    let out = study(&dir, &["--epochs", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(runs(&dir).len(), 6);
+    let text = std::fs::read_to_string(dir.join("runs.json")).unwrap();
+    assert!(
+        text.contains("10.748981202000001"),
+        "a finished run's number changed on rewrite"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
