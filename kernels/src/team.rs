@@ -10,8 +10,10 @@
 //! them in the time of a cache-line transfer.
 //!
 //! Protocol. The leader publishes a job (a task count and a `Fn(task)`)
-//! through [`Team::run`], then claims tasks from the job's counter like any
-//! helper; a task is claimed by exactly one thread. The leader returns once
+//! through [`Team::run`], then claims tasks like any helper: each member
+//! first claims, in order, the tasks of its own contiguous share, then what
+//! is left of the others' (see `Job`); a task is claimed by exactly one
+//! thread. The leader returns once
 //! every task is done and no helper still holds the job, so the job (which
 //! lives on the leader's stack) outlives every use of it. A task that panics
 //! is caught, the other tasks still run, and the panic resumes on the leader.
@@ -29,31 +31,66 @@ use std::sync::Mutex;
 /// host with more runnable threads than cores).
 const SPINS_BEFORE_YIELD: u32 = 1 << 16;
 
-/// One published job: `tasks` calls of `f`, claimed through `next`.
+/// A counter alone on its cache line, so members claiming from their own
+/// ranges do not contend for one line.
+#[repr(align(64))]
+struct Counter(AtomicUsize);
+
+/// One published job: `tasks` calls of `f`. Member `m` of the team owns the
+/// contiguous range `range(m)` and claims its tasks in order through
+/// `next[m]`, then helps the others by claiming from their counters: a
+/// member's tasks are neighbours (for a product, neighbouring column blocks
+/// of one weight, one stream for the hardware prefetchers), and a member
+/// that is slow or absent is still covered.
 struct Job<'a> {
     f: &'a (dyn Fn(usize) + Sync),
     tasks: usize,
-    next: AtomicUsize,
+    members: usize,
+    next: Vec<Counter>,
     done: AtomicUsize,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
-impl Job<'_> {
-    /// Claim and run tasks until none are left.
-    fn work(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= self.tasks {
-                return;
+impl<'a> Job<'a> {
+    fn new(f: &'a (dyn Fn(usize) + Sync), tasks: usize, members: usize) -> Self {
+        let mut job = Job {
+            f,
+            tasks,
+            members,
+            next: Vec::new(),
+            done: AtomicUsize::new(0),
+            panic: Mutex::new(None),
+        };
+        job.next = (0..members)
+            .map(|m| Counter(AtomicUsize::new(job.range(m).start)))
+            .collect();
+        job
+    }
+
+    /// The tasks member `m` owns.
+    fn range(&self, m: usize) -> std::ops::Range<usize> {
+        self.tasks * m / self.members..self.tasks * (m + 1) / self.members
+    }
+
+    /// Run member `me`'s tasks, then any other member's that are left.
+    fn work(&self, me: usize) {
+        let members = self.members;
+        for q in (0..members).map(|d| (me + d) % members) {
+            let end = self.range(q).end;
+            loop {
+                let i = self.next[q].0.fetch_add(1, Ordering::Relaxed);
+                if i >= end {
+                    break;
+                }
+                let f = self.f;
+                if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(i))) {
+                    let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                    slot.get_or_insert(p);
+                }
+                // Release: the task's writes are visible to whoever sees
+                // the count (the leader, which reads it with Acquire).
+                self.done.fetch_add(1, Ordering::Release);
             }
-            let f = self.f;
-            if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(i))) {
-                let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
-                slot.get_or_insert(p);
-            }
-            // Release: the task's writes are visible to whoever sees the
-            // count (the leader, which reads it with Acquire).
-            self.done.fetch_add(1, Ordering::Release);
         }
     }
 }
@@ -67,6 +104,9 @@ pub(crate) struct Team {
     epoch: AtomicUsize,
     /// Helpers that may hold a reference to the current job.
     busy: AtomicUsize,
+    /// Helpers that have started: each takes the next member number (the
+    /// leader is member 0).
+    joined: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -79,6 +119,7 @@ impl Team {
             job: AtomicPtr::new(ptr::null_mut()),
             epoch: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
+            joined: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         }
     }
@@ -91,13 +132,7 @@ impl Team {
     /// Run `f(0..tasks)` on the team; returns when every call has returned.
     /// Called by the leader only, never from inside a task.
     pub(crate) fn run(&self, tasks: usize, f: &(dyn Fn(usize) + Sync)) {
-        let job = Job {
-            f,
-            tasks,
-            next: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-            panic: Mutex::new(None),
-        };
+        let job = Job::new(f, tasks, self.threads);
         // Erasing the lifetime is a plain pointer cast; every dereference
         // (in `help`) happens while `busy` counts the helper, and this
         // function does not return (so `job` is not dropped) before `busy`
@@ -105,7 +140,7 @@ impl Team {
         let p = &job as *const Job<'_> as *mut Job<'static>;
         self.job.store(p, Ordering::SeqCst);
         self.epoch.fetch_add(1, Ordering::Release);
-        job.work();
+        job.work(0);
         let mut spins = 0u32;
         while job.done.load(Ordering::Acquire) < tasks {
             pause(&mut spins);
@@ -127,9 +162,12 @@ impl Team {
     /// A helper's loop: run the tasks of each published job until
     /// [`Team::stop`].
     pub(crate) fn help(&self) {
+        // Members 1..threads; a helper beyond them (none is spawned) would
+        // share the last member's range.
+        let me = (self.joined.fetch_add(1, Ordering::Relaxed) + 1).min(self.threads - 1);
         let mut seen = self.epoch.load(Ordering::Acquire);
         // A job may have been published before this helper started.
-        self.join_current();
+        self.join_current(me);
         let mut spins = 0u32;
         while !self.stop.load(Ordering::Acquire) {
             let e = self.epoch.load(Ordering::Acquire);
@@ -139,12 +177,12 @@ impl Team {
             }
             seen = e;
             spins = 0;
-            self.join_current();
+            self.join_current(me);
         }
     }
 
     /// Help with the current job, if there is one.
-    fn join_current(&self) {
+    fn join_current(&self, me: usize) {
         self.busy.fetch_add(1, Ordering::SeqCst);
         let p = self.job.load(Ordering::SeqCst);
         if !p.is_null() {
@@ -153,7 +191,7 @@ impl Team {
             // this helper counted itself in `busy` before loading `p`, and
             // uncounts itself only after its last use of the job below.
             let job = unsafe { &*p };
-            job.work();
+            job.work(me);
         }
         self.busy.fetch_sub(1, Ordering::Release);
     }
