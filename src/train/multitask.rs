@@ -334,7 +334,7 @@ impl MultiTaskModel {
     /// dropout masks of the layers that keep activations are drawn from `rng`.
     /// Batches run one after another, so activations of one batch at a time
     /// are alive.
-    pub fn loss_and_grads<R: Rng + Send + ?Sized>(
+    pub fn loss_and_grads<R: Rng + ?Sized>(
         &self,
         batches: &[TaskBatch<'_>],
         plan: &Plan,
@@ -363,16 +363,12 @@ impl MultiTaskModel {
             loss: 0.0,
             tasks: Vec::new(),
         };
-        // One team of threads for the whole step, forward and backward (see
-        // `minilm_kernels::parallel::enter`).
-        minilm_kernels::parallel::enter(|| {
-            for tb in batches {
-                let tl = self.task_step(tb, plan, mode, rng, grads)?;
-                out.loss += tl.loss;
-                out.tasks.push(tl);
-            }
-            Ok(out)
-        })
+        for tb in batches {
+            let tl = self.task_step(tb, plan, mode, rng, grads)?;
+            out.loss += tl.loss;
+            out.tasks.push(tl);
+        }
+        Ok(out)
     }
 
     fn layer_dropout<R: Rng + ?Sized>(&self, mode: Mode, rng: &mut R) -> LayerDropout {
