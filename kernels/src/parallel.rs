@@ -20,6 +20,12 @@ use crate::team::Team;
 /// cost of waking a second core (a few microseconds) outweighs the gain.
 pub const MIN_PARALLEL_FLOPS: usize = 1 << 18;
 
+/// The same threshold inside a team ([`enter`]), where the other threads
+/// are awake and a split costs about a microsecond: the attention of one
+/// short sentence (12 heads of 16 × 16 scores, 2^17.6 multiply-adds) is
+/// then worth spreading.
+pub const MIN_TEAM_FLOPS: usize = 1 << 16;
+
 /// Below this many elements an elementwise or row-wise kernel (GELU,
 /// LayerNorm, softmax) stays on the calling thread: they are memory-bound and
 /// cost ~1 ns per element.
@@ -38,7 +44,12 @@ thread_local! {
 
 /// True when a job of `flops` multiply-adds should be split across threads.
 pub fn worth_parallel(flops: usize) -> bool {
-    flops >= MIN_PARALLEL_FLOPS && threads_here() > 1
+    let min = if with_team(|t| t.is_some()) {
+        MIN_TEAM_FLOPS
+    } else {
+        MIN_PARALLEL_FLOPS
+    };
+    flops >= min && threads_here() > 1
 }
 
 /// True when an elementwise job over `elements` values should be split.
