@@ -13,6 +13,7 @@
 
 use std::cell::Cell;
 use std::sync::Mutex;
+use std::thread::LocalKey;
 
 use crate::team::Team;
 
@@ -130,13 +131,19 @@ pub fn map<T: Send>(tasks: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
 
 /// Run `f` as one task of a split job (see [`IN_TASK`]).
 fn as_task<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
+    with_flag(&IN_TASK, f)
+}
+
+/// Run `f` with the thread-local `flag` set, restoring it afterwards (also
+/// when `f` unwinds).
+fn with_flag<R>(flag: &'static LocalKey<Cell<bool>>, f: impl FnOnce() -> R) -> R {
+    struct Restore(&'static LocalKey<Cell<bool>>, bool);
     impl Drop for Restore {
         fn drop(&mut self) {
-            IN_TASK.with(|t| t.set(self.0));
+            self.0.with(|t| t.set(self.1));
         }
     }
-    let _restore = Restore(IN_TASK.with(|t| t.replace(true)));
+    let _restore = Restore(flag, flag.with(|t| t.replace(true)));
     f()
 }
 
@@ -202,14 +209,7 @@ fn lead<R>(team: &Team, f: impl FnOnce() -> R) -> R {
 
 /// Run `f` with this thread marked as a top-level caller (see [`in_worker`]).
 fn as_top_level<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            TOP_LEVEL.with(|t| t.set(self.0));
-        }
-    }
-    let _restore = Restore(TOP_LEVEL.with(|t| t.replace(true)));
-    f()
+    with_flag(&TOP_LEVEL, f)
 }
 
 /// Build a local pool of `threads` threads and [`install`] `f` in it.
