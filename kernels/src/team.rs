@@ -13,10 +13,10 @@
 //! through [`Team::run`], then claims tasks like any helper: each member
 //! first claims, in order, the tasks of its own contiguous share, then what
 //! is left of the others' (see `Job`); a task is claimed by exactly one
-//! thread. The leader returns once
-//! every task is done and no helper still holds the job, so the job (which
-//! lives on the leader's stack) outlives every use of it. A task that panics
-//! is caught, the other tasks still run, and the panic resumes on the leader.
+//! thread. The leader returns once every task is done and no helper still
+//! holds the job, so the job (which lives on the leader's stack) outlives
+//! every use of it. A task that panics is caught, the other tasks still run,
+//! and the panic resumes on the leader.
 //!
 //! Which thread runs which task never changes a result: tasks write disjoint
 //! outputs, each computed the same way whoever computes it.
