@@ -7,18 +7,28 @@
 
 use crate::isa::madd;
 
-const LOG2E: f32 = std::f32::consts::LOG2_E;
+pub(crate) const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split so `n·LN2_HI` is exact for |n| ≤ 2^9 (Cody–Waite reduction).
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
+pub(crate) const LN2_HI: f32 = 0.693_359_4;
+pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
 /// 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer,
 /// which then sits in the low mantissa bits.
-const ROUND_MAGIC: f32 = 12_582_912.0;
+pub(crate) const ROUND_MAGIC: f32 = 12_582_912.0;
 /// Below this, exp(x) underflows past the smallest normal; we return 0.
-const EXP_LO: f32 = -87.33;
+pub(crate) const EXP_LO: f32 = -87.33;
 /// Above this, 2^n would overflow the exponent field; clamp (softmax and
 /// erf never get there).
-const EXP_HI: f32 = 88.3;
+pub(crate) const EXP_HI: f32 = 88.3;
+/// e^r ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2: P's coefficients, highest degree
+/// first (Cephes `expf.c` P0–P5, then ½).
+pub(crate) const EXP_POLY: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    0.5,
+];
 
 /// e^x for one value, in a form the compiler vectorises.
 ///
@@ -32,12 +42,10 @@ pub(crate) fn exp_f32<const FMA: bool>(x: f32) -> f32 {
     let n = t - ROUND_MAGIC;
     let r = madd::<FMA>(n, -LN2_HI, xc);
     let r = madd::<FMA>(n, -LN2_LO, r);
-    let mut p = 1.987_569_1e-4;
-    p = madd::<FMA>(p, r, 1.398_199_9e-3);
-    p = madd::<FMA>(p, r, 8.333_452e-3);
-    p = madd::<FMA>(p, r, 4.166_579_6e-2);
-    p = madd::<FMA>(p, r, 1.666_666_5e-1);
-    p = madd::<FMA>(p, r, 0.5);
+    let mut p = EXP_POLY[0];
+    for &c in &EXP_POLY[1..] {
+        p = madd::<FMA>(p, r, c);
+    }
     let r2 = r * r;
     let e = madd::<FMA>(p, r2, r) + 1.0;
     // t's low mantissa bits hold n (two's complement, |n| ≤ 127); add the

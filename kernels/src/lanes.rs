@@ -41,6 +41,45 @@ pub(crate) fn sum_by(n: usize, f: impl Fn(usize) -> f32) -> f32 {
     tree(acc)
 }
 
+/// Σ f(x) over a slice, lane-wise: the same order as [`sum_by`] with
+/// `|i| f(xs[i])`, written over whole blocks so it vectorises.
+#[inline(always)]
+pub(crate) fn sum_map(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        let c: &[f32; LANES] = c.try_into().expect("LANES floats");
+        for l in 0..LANES {
+            acc[l] += f(c[l]);
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+        *a += f(v);
+    }
+    tree(acc)
+}
+
+/// Two sums at once, `(Σ f(x), Σ g(x))`, each in the order of [`sum_map`]:
+/// one pass over the row instead of two.
+#[inline(always)]
+pub(crate) fn sum_map2(xs: &[f32], f: impl Fn(f32) -> f32, g: impl Fn(f32) -> f32) -> (f32, f32) {
+    let mut a = [0.0f32; LANES];
+    let mut b = [0.0f32; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        let c: &[f32; LANES] = c.try_into().expect("LANES floats");
+        for l in 0..LANES {
+            a[l] += f(c[l]);
+            b[l] += g(c[l]);
+        }
+    }
+    for ((x, y), &v) in a.iter_mut().zip(b.iter_mut()).zip(chunks.remainder()) {
+        *x += f(v);
+        *y += g(v);
+    }
+    (tree(a), tree(b))
+}
+
 /// Σ a[i]·b[i], lane-wise with fused multiply-adds when `FMA`.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
@@ -66,15 +105,15 @@ pub(crate) fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 pub(crate) fn max(xs: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let rem = chunks.remainder();
-    for c in chunks {
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        let c: &[f32; LANES] = c.try_into().expect("LANES floats");
         for l in 0..LANES {
             acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
         }
     }
-    for (l, &v) in rem.iter().enumerate() {
-        acc[l] = if v > acc[l] { v } else { acc[l] };
+    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+        *a = if v > *a { v } else { *a };
     }
     acc.into_iter()
         .fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m })

@@ -27,17 +27,20 @@ fn ln_rows_generic<const FMA: bool>(
         // Corrected two-pass (Chan, Golub & LeVeque 1983): a rough mean m1,
         // then the residual mean d and the variance from x − m1, which is
         // exact for x near m1, so a large common offset costs no accuracy.
-        let m1 = lanes::sum_by(dim, |i| xr[i]) * inv_dim;
-        let d = lanes::sum_by(dim, |i| xr[i] - m1) * inv_dim;
-        let var = (lanes::sum_by(dim, |i| {
-            let c = xr[i] - m1;
-            c * c
-        }) * inv_dim
-            - d * d)
-            .max(0.0);
+        let m1 = lanes::sum_map(xr, |v| v) * inv_dim;
+        let (d, sq) = lanes::sum_map2(
+            xr,
+            |v| v - m1,
+            |v| {
+                let c = v - m1;
+                c * c
+            },
+        );
+        let d = d * inv_dim;
+        let var = (sq * inv_dim - d * d).max(0.0);
         let rstd = 1.0 / (var + eps).sqrt();
-        for i in 0..dim {
-            yr[i] = madd::<FMA>(((xr[i] - m1) - d) * rstd, gamma[i], beta[i]);
+        for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
+            *y = madd::<FMA>(((x - m1) - d) * rstd, g, b);
         }
         let mean = m1 + d;
         if let Some((m, s)) = stats.as_mut() {

@@ -18,6 +18,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod attention;
 pub mod convert;
 pub mod fastmath;
 pub mod gelu;

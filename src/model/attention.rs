@@ -7,12 +7,14 @@ use super::layer_norm::LayerNorm;
 use super::linear::Linear;
 use crate::config::BertConfig;
 use crate::weights::ParamStore;
-use minilm_kernels::{parallel, sgemm, softmax::softmax_rows, Epilogue};
+use minilm_kernels::{attention, parallel, Epilogue};
+use std::cell::Cell;
 #[cfg(feature = "train")]
 use {
     super::dropout::{maybe_backward, maybe_forward, Dropout},
     super::layer_norm::{LayerNormActs, LayerNormGrad},
     super::linear::LinearGrad,
+    minilm_kernels::sgemm,
     minilm_kernels::softmax::softmax_rows_backward,
 };
 
@@ -99,64 +101,117 @@ pub fn attention_core(
 /// given the offset of the matrix in the all-heads buffer.
 type ProbsTransform<'a> = &'a (dyn Fn(&mut [f32], usize) + Sync);
 
+thread_local! {
+    /// Per-thread room for one head's probabilities when they are not kept.
+    static PROBS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// One (sequence, head) task: its output block (head-major, see
+/// [`attention_loop`]) and, when kept, its probabilities.
+struct HeadTask<'a> {
+    seq: usize,
+    head: usize,
+    out: &'a mut [f32],
+    probs: Option<&'a mut [f32]>,
+}
+
 /// The per-(sequence, head) loop behind [`attention_core`] and
 /// `attention_core_train`: `softmax(Q·Kᵀ/√d)` kept in `probs` when given,
 /// `transform` (if any) applied to a copy, which then weights V.
+///
+/// Each task writes its context into its own contiguous block of a
+/// head-major buffer (`[heads, tokens, d]`: head `h` of sequence `s` owns
+/// rows `r.start..r.end` of head `h`'s slab), so tasks borrow disjoint
+/// slices; the buffer is then laid out as `[tokens, hidden]` in `ctx`.
 fn attention_loop(
     qkv: &[f32],
     batch: &TokenBatch,
     heads: usize,
     ctx: &mut [f32],
-    mut probs: Option<&mut [f32]>,
+    probs: Option<&mut [f32]>,
     transform: Option<ProbsTransform<'_>>,
 ) {
-    let hidden = ctx.len() / batch.tokens().max(1);
+    let t = batch.tokens();
+    let hidden = ctx.len() / t.max(1);
     let d = hidden / heads;
     let stride = 3 * hidden;
     let scale = 1.0 / (d as f32).sqrt();
     let offsets = probs_offsets(batch, heads);
-    let tasks: Vec<(usize, usize)> = (0..batch.len())
+    let n = batch.len();
+    let mut by_head = vec![0.0f32; t * hidden];
+    // Output blocks, in memory order (head, then sequence).
+    let mut outs: Vec<Option<&mut [f32]>> = Vec::with_capacity(heads * n);
+    let mut rest = &mut by_head[..];
+    for _ in 0..heads {
+        for r in batch.ranges() {
+            let (block, tail) = rest.split_at_mut(r.len() * d);
+            outs.push(Some(block));
+            rest = tail;
+        }
+    }
+    // Probability blocks, in memory order (sequence, then head).
+    let mut kept: Vec<Option<&mut [f32]>> = Vec::new();
+    if let Some(buf) = probs {
+        let mut rest = &mut buf[..*offsets.last().unwrap()];
+        for r in batch.ranges() {
+            for _ in 0..heads {
+                let (block, tail) = rest.split_at_mut(r.len() * r.len());
+                kept.push(Some(block));
+                rest = tail;
+            }
+        }
+    }
+    let tasks: Vec<HeadTask<'_>> = (0..n)
         .flat_map(|s| (0..heads).map(move |h| (s, h)))
+        .map(|(s, h)| HeadTask {
+            seq: s,
+            head: h,
+            out: outs[h * n + s].take().expect("one block per task"),
+            probs: kept.get_mut(s * heads + h).and_then(Option::take),
+        })
         .collect();
-    let keep = probs.is_some();
-    let run = |&(s, h): &(usize, usize)| {
+    let run = |task: HeadTask<'_>| {
+        let (s, h) = (task.seq, task.head);
         let r = batch.range(s);
         let l = r.len();
-        let base = r.start * stride;
-        let q = &qkv[base + h * d..];
-        let k = &qkv[base + hidden + h * d..];
-        let v = &qkv[base + 2 * hidden + h * d..];
-        let mut p = vec![0.0f32; l * l];
-        // scores[i, j] = scale · q_i · k_j: B = Kᵀ is K read with swapped strides.
-        sgemm(
-            l, d, l, scale, q, stride, 1, k, 1, stride, 0.0, &mut p, l, 1,
+        let base = r.start * stride + h * d;
+        let (q, k, v) = (
+            &qkv[base..],
+            &qkv[base + hidden..],
+            &qkv[base + 2 * hidden..],
         );
-        softmax_rows(&mut p, l);
-        let mut out = vec![0.0f32; l * d];
+        let mut own = Vec::new();
+        let p = match task.probs {
+            Some(p) => p,
+            None => {
+                own = PROBS.with(Cell::take);
+                own.resize(l * l, 0.0);
+                &mut own[..]
+            }
+        };
+        attention::head_probs(l, d, scale, q, k, stride, p);
         match transform {
             Some(f) => {
-                let mut pd = p.clone();
+                let mut pd = p.to_vec();
                 f(&mut pd, offsets[s] + h * l * l);
-                sgemm(l, l, d, 1.0, &pd, l, 1, v, stride, 1, 0.0, &mut out, d, 1);
+                attention::head_context(l, d, &pd, v, stride, task.out, d);
             }
-            None => sgemm(l, l, d, 1.0, &p, l, 1, v, stride, 1, 0.0, &mut out, d, 1),
+            None => attention::head_context(l, d, p, v, stride, task.out, d),
         }
-        (out, if keep { p } else { Vec::new() })
+        if own.capacity() > 0 {
+            PROBS.with(|c| c.set(own));
+        }
     };
     let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 2).sum();
-    let results: Vec<(Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
-        parallel::map(tasks.len(), |i| run(&tasks[i]))
+    if parallel::worth_parallel(flops) {
+        parallel::for_each_item(tasks, run);
     } else {
-        tasks.iter().map(run).collect()
-    };
-    for (&(s, h), (out, p)) in tasks.iter().zip(results) {
-        let r = batch.range(s);
-        for (i, row) in out.chunks(d).enumerate() {
-            ctx[(r.start + i) * hidden + h * d..][..d].copy_from_slice(row);
-        }
-        if let Some(buf) = probs.as_deref_mut() {
-            let l = r.len();
-            buf[offsets[s] + h * l * l..][..l * l].copy_from_slice(&p);
+        tasks.into_iter().for_each(run);
+    }
+    // [heads, tokens, d] → [tokens, hidden].
+    for (h, slab) in by_head.chunks_exact(t * d).enumerate() {
+        for (row, src) in ctx.chunks_exact_mut(hidden).zip(slab.chunks_exact(d)) {
+            row[h * d..(h + 1) * d].copy_from_slice(src);
         }
     }
 }

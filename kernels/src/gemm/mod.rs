@@ -20,7 +20,7 @@ mod avx512;
 pub mod blocking;
 mod dispatch;
 mod driver;
-mod pack;
+pub(crate) mod pack;
 mod portable;
 
 use crate::gelu;
