@@ -18,6 +18,8 @@
 //! * `linear 16 rows, streamed`: the 24 products of six layers (QKV, output,
 //!   FFN in and out, random weights of the model's shapes, 42 MB packed) in
 //!   turn, as one sentence runs them: the weights come from memory;
+//! * `linear 480 rows`: the feed-forward products of a batch of 32
+//!   sentences of 15 tokens, with their bias and GELU or residual epilogues;
 //! * `layer_norm`, `softmax`, `gelu`: the elementwise kernels on the sizes a
 //!   batch of 32 short sentences gives them;
 //! * `attention`: scaled dot-product attention of whole batches (32
@@ -207,6 +209,49 @@ fn run(full: bool, threads: usize, tok: Option<&minilm::tokenize::Tokenizer>) {
     t.row(
         "linear 16 rows, streamed 6 layers",
         stream,
+        Some((flops, "GFLOP/s", 1e9)),
+    );
+
+    // A batch of 32 sentences of 15 tokens through the feed-forward block's
+    // products, with their epilogues.
+    let m = 480;
+    let xb = fill(m * INTER, 11);
+    let mut yb = vec![0.0f32; m * INTER];
+    let res = fill(m * HIDDEN, 12);
+    let (w_in, w_out) = (&layers[2], &layers[3]);
+    let (b_in, b_out) = (fill(INTER, 13), fill(HIDDEN, 14));
+    let flops = 2.0 * (m * HIDDEN * INTER) as f64;
+    t.row(
+        "linear 480 rows 384→1536, no epilogue",
+        || linear(&xb[..m * HIDDEN], m, w_in, None, Epilogue::None, &mut yb),
+        Some((flops, "GFLOP/s", 1e9)),
+    );
+    t.row(
+        "linear 480 rows 384→1536 + GELU",
+        || {
+            linear(
+                &xb[..m * HIDDEN],
+                m,
+                w_in,
+                Some(&b_in),
+                Epilogue::Gelu,
+                &mut yb,
+            )
+        },
+        Some((flops, "GFLOP/s", 1e9)),
+    );
+    t.row(
+        "linear 480 rows 1536→384 + residual",
+        || {
+            linear(
+                &xb,
+                m,
+                w_out,
+                Some(&b_out),
+                Epilogue::Residual(&res),
+                &mut yb[..m * HIDDEN],
+            )
+        },
         Some((flops, "GFLOP/s", 1e9)),
     );
 

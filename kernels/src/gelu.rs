@@ -122,7 +122,15 @@ fn gelu_backward_generic<const FMA: bool>(x: &[f32], dy: &[f32], dx: &mut [f32])
 
 multiversion!(fn gelu_one(x: f32) -> f32 = gelu_one_generic);
 multiversion!(fn gelu_grad_one(x: f32) -> f32 = gelu_grad_one_generic);
-multiversion!(pub(crate) fn gelu_slice(xs: &mut [f32]) = gelu_slice_generic);
+#[inline(always)]
+fn gelu_rows_generic<const FMA: bool>(rows: &mut [&mut [f32]]) {
+    for r in rows.iter_mut() {
+        gelu_slice_generic::<FMA>(r);
+    }
+}
+
+multiversion!(fn gelu_slice(xs: &mut [f32]) = gelu_slice_generic);
+multiversion!(pub(crate) fn gelu_rows(rows: &mut [&mut [f32]]) = gelu_rows_generic);
 multiversion!(fn gelu_backward_slice(x: &[f32], dy: &[f32], dx: &mut [f32]) = gelu_backward_generic);
 
 /// Rows of this many elements or more are split across threads.

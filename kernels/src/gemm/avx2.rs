@@ -1,6 +1,7 @@
 //! AVX2+FMA microkernel: a 6×16 register tile (12 ymm accumulators).
 
 use super::blocking::avx2::{MR, NR};
+use super::dispatch::Prefetch;
 use std::arch::x86_64::*;
 
 /// `C = alpha·(Ã·B̃) + beta·C` for one full MR×NR tile.
@@ -29,6 +30,7 @@ pub(super) unsafe fn kernel(
     rsc: usize,
     alpha: f32,
     beta: f32,
+    pf: Prefetch,
 ) {
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     // Start fetching the C tile now so its misses overlap the k loop
@@ -39,7 +41,11 @@ pub(super) unsafe fn kernel(
         }
     }
     let rows: [*const f32; MR] = std::array::from_fn(|i| a.wrapping_add(i * a_rs));
+    let per = pf.per_step(kc);
     for p in 0..kc {
+        // Spread over the loop, so they overlap the FMAs instead of
+        // queueing in a burst.
+        pf.step(p, per);
         // SAFETY: p < kc, so b + p·NR .. + NR is inside the panel the caller
         // vouched for.
         let (b0, b1) = unsafe {

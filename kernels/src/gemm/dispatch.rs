@@ -6,7 +6,52 @@ use crate::isa::Isa;
 /// Signature shared by the microkernels (see `avx512::kernel` for the
 /// contract).
 pub(crate) type KernelFn =
-    unsafe fn(usize, *const f32, usize, usize, *const f32, *mut f32, usize, f32, f32);
+    unsafe fn(usize, *const f32, usize, usize, *const f32, *mut f32, usize, f32, f32, Prefetch);
+
+/// Cache lines a microkernel call asks for while it runs, spread over its
+/// depth loop (a share of the next B micro-panel, see `driver`): lines
+/// `start + 64·l` bytes for `l < lines`. A prefetch is a hint and never
+/// faults, so any address is sound.
+#[derive(Clone, Copy)]
+pub(crate) struct Prefetch {
+    pub start: *const f32,
+    pub lines: usize,
+}
+
+impl Prefetch {
+    /// Nothing to fetch.
+    pub const NONE: Prefetch = Prefetch {
+        start: std::ptr::null(),
+        lines: 0,
+    };
+
+    /// Lines per depth step so that `lines` are issued within `kc` steps.
+    #[inline(always)]
+    pub fn per_step(self, kc: usize) -> usize {
+        // One line a step in the usual case, without a division per call.
+        if self.lines <= kc {
+            1
+        } else {
+            self.lines.div_ceil(kc)
+        }
+    }
+
+    /// Issue the lines of depth step `p` (of `per` lines each).
+    #[inline(always)]
+    pub fn step(self, p: usize, per: usize) {
+        let l0 = p * per;
+        for l in l0..(l0 + per).min(self.lines) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch is a hint; it never faults, whatever the
+            // address (wrapping_add keeps the pointer arithmetic defined).
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    self.start.wrapping_add(l * 16) as *const i8,
+                )
+            };
+        }
+    }
+}
 
 /// A microkernel with its register-tile shape.
 pub(crate) struct Kernel {

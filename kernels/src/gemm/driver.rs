@@ -4,19 +4,24 @@
 //! `for jc (NC columns) { for pc (KC depth) { for ic (MC rows) { for jp (NR
 //! columns) { for ip (MR rows) { microkernel } } } } }` — each B micro-panel
 //! (KC×NR) stays in L1 across the ip loop while the MR-row micro-panels of A
-//! stream past it from L2, and the tiles of the ip loop prefetch the next B
-//! micro-panel. Full MR-row panels of a row-major A are read in place; only
+//! stream past it from L2, and each tile's microkernel fetches a share of
+//! the next B micro-panel, one line per depth step. Full MR-row panels of a row-major A are read in place; only
 //! a ragged last panel, or A of another layout, is packed. The epilogue of
 //! an output tile runs right after its last depth block, while the tile is
 //! still in cache.
 
 use super::blocking::{KC, MC, NC};
-use super::dispatch::Kernel;
+use super::dispatch::{Kernel, Prefetch};
 use super::pack::{self, Slot};
 use crate::parallel;
 
-/// Applied to each finished output segment: `(row, first column, values)`.
-pub(crate) type Epilogue<'a> = &'a (dyn Fn(usize, usize, &mut [f32]) + Sync);
+/// Applied to each finished output tile: `(first row, first column, the
+/// tile's rows)`, one slice per row (rows of a tile are not contiguous in
+/// C, and the columns between them belong to other tasks).
+pub(crate) type Epilogue<'a> = &'a (dyn Fn(usize, usize, &mut [&mut [f32]]) + Sync);
+
+/// Most rows a register tile has on any path.
+const MAX_MR: usize = 16;
 
 /// The output matrix as a raw pointer with strides.
 #[derive(Clone, Copy)]
@@ -153,23 +158,27 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                         let ips = ic / mr..icend.div_ceil(mr);
                         let n_ip = ips.len();
                         for ip in ips {
-                            if j0 + nr < jend {
-                                // Each tile fetches its share of the next B
-                                // micro-panel, so that panel is in cache when the
-                                // jp loop reaches it (packed weights of a layer
-                                // do not fit in L2, and successive micro-panels
-                                // of one depth block are k·NR floats apart).
+                            // Each tile fetches its share of the next B
+                            // micro-panel while it runs, so that panel is in
+                            // cache when the jp loop reaches it (packed
+                            // weights of a layer do not fit in L2, and
+                            // successive micro-panels of one depth block are
+                            // k·NR floats apart).
+                            let pf = if j0 + nr < jend {
                                 let lines = (kc * nr).div_ceil(FLOATS_PER_LINE);
                                 let per = lines.div_ceil(n_ip);
-                                let first = (ip - ic / mr) * per;
-                                let next = p
-                                    .bpack
-                                    .as_ptr()
-                                    .wrapping_add((j0 / nr + 1) * nr * k + pc * nr);
-                                for l in first..(first + per).min(lines) {
-                                    prefetch(next.wrapping_add(l * FLOATS_PER_LINE));
+                                let first = ((ip - ic / mr) * per).min(lines);
+                                Prefetch {
+                                    start: p
+                                        .bpack
+                                        .as_ptr()
+                                        .wrapping_add((j0 / nr + 1) * nr * k + pc * nr)
+                                        .wrapping_add(first * FLOATS_PER_LINE),
+                                    lines: per.min(lines - first),
                                 }
-                            }
+                            } else {
+                                Prefetch::NONE
+                            };
                             let i0 = r0 + ip * mr;
                             let mrows = mr.min(r1 - i0);
                             let (ap, a_rs, a_ps) = if ip * mr < in_place {
@@ -195,7 +204,9 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                             // B (k·NR per panel); dst is either a full MR×NR tile
                             // inside C with unit column stride, or `tile` (≥ MR·NR
                             // floats, row stride nr); neither aliases A or B.
-                            unsafe { (p.kern.run)(kc, ap, a_rs, a_ps, bp, dst, ld, alpha, beta_k) };
+                            unsafe {
+                                (p.kern.run)(kc, ap, a_rs, a_ps, bp, dst, ld, alpha, beta_k, pf)
+                            };
                             if !full {
                                 // SAFETY: rows i0..i0+mrows and columns
                                 // j0..j0+ncols lie in this block of C.
@@ -203,19 +214,23 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                             }
                             if last {
                                 if let Some(epi) = p.epilogue {
-                                    debug_assert!(direct);
-                                    for i in i0..i0 + mrows {
-                                        // SAFETY: with unit column stride, row i,
-                                        // columns j0..j0+ncols are contiguous and
-                                        // owned by this task.
-                                        let seg = unsafe {
+                                    debug_assert!(direct && mrows <= MAX_MR);
+                                    let mut segs: [&mut [f32]; MAX_MR] =
+                                        std::array::from_fn(|_| <&mut [f32]>::default());
+                                    for (r, seg) in segs.iter_mut().enumerate().take(mrows) {
+                                        // SAFETY: with unit column stride, row
+                                        // i0 + r, columns j0..j0+ncols are
+                                        // contiguous and owned by this task;
+                                        // the rows are distinct, so the
+                                        // slices do not overlap.
+                                        *seg = unsafe {
                                             std::slice::from_raw_parts_mut(
-                                                c.ptr.add(i * c.rs + j0),
+                                                c.ptr.add((i0 + r) * c.rs + j0),
                                                 ncols,
                                             )
                                         };
-                                        epi(i, j0, seg);
                                     }
+                                    epi(i0, j0, &mut segs[..mrows]);
                                 }
                             }
                         }
@@ -228,15 +243,6 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
             jc = jend;
         }
     });
-}
-
-/// Ask for the cache line holding `p` to be brought into L1.
-fn prefetch(p: *const f32) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
-    };
 }
 
 /// Floats in a 64-byte cache line.

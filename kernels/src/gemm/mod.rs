@@ -283,26 +283,27 @@ fn linear_impl(
         return;
     }
     let isa = isa::current();
-    let finish = |row: usize, col: usize, seg: &mut [f32]| {
-        if let Some(b) = bias {
-            for (y, &bb) in seg.iter_mut().zip(&b[col..]) {
-                *y += bb;
+    let finish = |row0: usize, col: usize, segs: &mut [&mut [f32]]| {
+        for (r, seg) in segs.iter_mut().enumerate() {
+            if let Some(b) = bias {
+                for (y, &bb) in seg.iter_mut().zip(&b[col..]) {
+                    *y += bb;
+                }
             }
-        }
-        match epilogue {
-            Epilogue::None => {}
-            Epilogue::Gelu => gelu::gelu_slice(isa, seg),
-            Epilogue::Residual(r) => {
-                for (y, &rr) in seg.iter_mut().zip(&r[row * n + col..]) {
+            if let Epilogue::Residual(res) = epilogue {
+                for (y, &rr) in seg.iter_mut().zip(&res[(row0 + r) * n + col..]) {
                     *y += rr;
                 }
             }
+        }
+        if let Epilogue::Gelu = epilogue {
+            gelu::gelu_rows(isa, segs);
         }
     };
     if k == 0 {
         out.fill(0.0);
         for (i, row) in out.chunks_exact_mut(n).enumerate() {
-            finish(i, 0, row);
+            finish(i, 0, &mut [row]);
         }
         return;
     }

@@ -3,6 +3,7 @@
 //! with whatever the baseline target has (SSE2 on x86-64).
 
 use super::blocking::portable::{MR, NR};
+use super::dispatch::Prefetch;
 
 /// `C = alpha·(Ã·B̃) + beta·C` for one full MR×NR tile, with the same
 /// update rule as the SIMD kernels (see `avx512::kernel`), products and sums
@@ -26,6 +27,7 @@ pub(super) unsafe fn kernel(
     rsc: usize,
     alpha: f32,
     beta: f32,
+    _pf: Prefetch,
 ) {
     // SAFETY: the caller vouches for kc·NR floats at `b`.
     let b = unsafe { std::slice::from_raw_parts(b, kc * NR) };
