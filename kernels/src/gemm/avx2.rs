@@ -1,5 +1,6 @@
 //! AVX2+FMA microkernel: a 6×16 register tile (12 ymm accumulators).
 
+use super::arows::{ARows, InPlace, Packed, Strided};
 use super::blocking::avx2::{MR, NR};
 use super::dispatch::Prefetch;
 use std::arch::x86_64::*;
@@ -32,7 +33,6 @@ pub(super) unsafe fn kernel(
     beta: f32,
     pf: Prefetch,
 ) {
-    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     // Start fetching the C tile now so its misses overlap the k loop
     // instead of stalling the update at the end.
     for i in 0..MR {
@@ -40,25 +40,28 @@ pub(super) unsafe fn kernel(
             _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(i * rsc + h * 8) as *const i8);
         }
     }
-    let rows: [*const f32; MR] = std::array::from_fn(|i| a.wrapping_add(i * a_rs));
-    let per = pf.per_step(kc);
-    for p in 0..kc {
-        // Spread over the loop, so they overlap the FMAs instead of
-        // queueing in a burst.
-        pf.step(p, per);
-        // SAFETY: p < kc, so b + p·NR .. + NR is inside the panel the caller
-        // vouched for.
-        let (b0, b1) = unsafe {
-            let bp = b.add(p * NR);
-            (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)))
+    // The B prefetch, as in the AVX-512 kernel.
+    let spread = if pf.per_step(kc) == 1 {
+        pf.lines
+    } else {
+        (0..pf.lines).for_each(|l| pf.line(l));
+        0
+    };
+    // SAFETY (all three): forwarded contract; each `ARows` reads
+    // a[i·a_rs + p·a_ps] for i < MR and p < kc only.
+    let acc = if a_ps == 1 {
+        let rows = InPlace::<{ MR / 2 }>::new(a, a_rs);
+        unsafe { depth_loop(kc, &rows, b, pf, spread) }
+    } else if a_rs == 1 {
+        unsafe { depth_loop(kc, &Packed { a, ps: a_ps }, b, pf, spread) }
+    } else {
+        let rows = Strided {
+            a,
+            rs: a_rs,
+            ps: a_ps,
         };
-        for (row, &ar) in acc.iter_mut().zip(&rows) {
-            // SAFETY: i < MR and p < kc: a[i·a_rs + p·a_ps] is readable.
-            let ai = _mm256_set1_ps(unsafe { *ar.add(p * a_ps) });
-            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
-        }
-    }
+        unsafe { depth_loop(kc, &rows, b, pf, spread) }
+    };
     let va = _mm256_set1_ps(alpha);
     let vb = _mm256_set1_ps(beta);
     for (i, row) in acc.iter().enumerate() {
@@ -78,4 +81,43 @@ pub(super) unsafe fn kernel(
             }
         }
     }
+}
+
+/// The FMA chains of one tile (see `avx512::depth_loop`).
+///
+/// # Safety
+/// The CPU supports avx2 and fma; `rows` reads only inside A for p < kc;
+/// `b` points to `kc·NR` readable floats.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn depth_loop(
+    kc: usize,
+    rows: &impl ARows,
+    b: *const f32,
+    pf: Prefetch,
+    spread: usize,
+) -> [[__m256; 2]; MR] {
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    let mut step = |p: usize| {
+        // SAFETY: p < kc, so b + p·NR .. + NR is inside the panel.
+        let (b0, b1) = unsafe {
+            let bp = b.add(p * NR);
+            (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)))
+        };
+        for (i, row) in acc.iter_mut().enumerate() {
+            // SAFETY: i < MR and p < kc.
+            let ai = _mm256_set1_ps(unsafe { rows.at(i, p) });
+            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+        }
+    };
+    let spread = spread.min(kc);
+    for p in 0..spread {
+        pf.line(p);
+        step(p);
+    }
+    for p in spread..kc {
+        step(p);
+    }
+    acc
 }

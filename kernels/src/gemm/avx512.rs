@@ -1,5 +1,6 @@
 //! AVX-512F microkernel: an 8×32 register tile (16 zmm accumulators).
 
+use super::arows::{ARows, InPlace, Packed, Strided};
 use super::blocking::avx512::{MR, NR};
 use super::dispatch::Prefetch;
 use std::arch::x86_64::*;
@@ -33,7 +34,6 @@ pub(super) unsafe fn kernel(
     beta: f32,
     pf: Prefetch,
 ) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     // Start fetching the C tile now so its misses overlap the k loop
     // instead of stalling the update at the end.
     for i in 0..MR {
@@ -41,25 +41,32 @@ pub(super) unsafe fn kernel(
             _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(i * rsc + h * 16) as *const i8);
         }
     }
-    let rows: [*const f32; MR] = std::array::from_fn(|i| a.wrapping_add(i * a_rs));
-    let per = pf.per_step(kc);
-    for p in 0..kc {
-        // Spread over the loop, so they overlap the FMAs instead of
-        // queueing in a burst.
-        pf.step(p, per);
-        // SAFETY: p < kc, so b + p·NR .. + NR is inside the panel the caller
-        // vouched for.
-        let (b0, b1) = unsafe {
-            let bp = b.add(p * NR);
-            (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)))
+    // The B prefetch: one line per depth step over the first `spread` steps
+    // (more lines than steps only for a tile of a few rows: then at once).
+    let spread = if pf.per_step(kc) == 1 {
+        pf.lines
+    } else {
+        (0..pf.lines).for_each(|l| pf.line(l));
+        0
+    };
+    // SAFETY (all three): forwarded contract; each `ARows` reads
+    // a[i·a_rs + p·a_ps] for i < MR and p < kc only.
+    let acc = if a_ps == 1 {
+        // A row-major, read in place: rows are a_rs apart. Two base
+        // pointers and the strides ×1, ×2, ×3 address all eight rows
+        // (x86 base + index·scale), so no row pointer lives on the stack.
+        let rows = InPlace::<{ MR / 2 }>::new(a, a_rs);
+        unsafe { depth_loop(kc, &rows, b, pf, spread) }
+    } else if a_rs == 1 {
+        unsafe { depth_loop(kc, &Packed { a, ps: a_ps }, b, pf, spread) }
+    } else {
+        let rows = Strided {
+            a,
+            rs: a_rs,
+            ps: a_ps,
         };
-        for (row, &ar) in acc.iter_mut().zip(&rows) {
-            // SAFETY: i < MR and p < kc: a[i·a_rs + p·a_ps] is readable.
-            let ai = _mm512_set1_ps(unsafe { *ar.add(p * a_ps) });
-            row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-            row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
-        }
-    }
+        unsafe { depth_loop(kc, &rows, b, pf, spread) }
+    };
     let va = _mm512_set1_ps(alpha);
     let vb = _mm512_set1_ps(beta);
     for (i, row) in acc.iter().enumerate() {
@@ -79,4 +86,45 @@ pub(super) unsafe fn kernel(
             }
         }
     }
+}
+
+/// The FMA chains of one tile: `acc[i][h] = Σ_p A(i, p)·B(p, 16h..16h+16)`
+/// from zero, p in order; the first `spread` steps each also prefetch one
+/// line of `pf`.
+///
+/// # Safety
+/// The CPU supports avx512f; `rows` reads only inside A for p < kc; `b`
+/// points to `kc·NR` readable floats.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn depth_loop(
+    kc: usize,
+    rows: &impl ARows,
+    b: *const f32,
+    pf: Prefetch,
+    spread: usize,
+) -> [[__m512; 2]; MR] {
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    let mut step = |p: usize| {
+        // SAFETY: p < kc, so b + p·NR .. + NR is inside the panel.
+        let (b0, b1) = unsafe {
+            let bp = b.add(p * NR);
+            (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)))
+        };
+        for (i, row) in acc.iter_mut().enumerate() {
+            // SAFETY: i < MR and p < kc.
+            let ai = _mm512_set1_ps(unsafe { rows.at(i, p) });
+            row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
+            row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+        }
+    };
+    let spread = spread.min(kc);
+    for p in 0..spread {
+        pf.line(p);
+        step(p);
+    }
+    for p in spread..kc {
+        step(p);
+    }
+    acc
 }

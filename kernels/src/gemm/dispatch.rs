@@ -36,20 +36,17 @@ impl Prefetch {
         }
     }
 
-    /// Issue the lines of depth step `p` (of `per` lines each).
+    /// Issue line `l`.
     #[inline(always)]
-    pub fn step(self, p: usize, per: usize) {
-        let l0 = p * per;
-        for l in l0..(l0 + per).min(self.lines) {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch is a hint; it never faults, whatever the
-            // address (wrapping_add keeps the pointer arithmetic defined).
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    self.start.wrapping_add(l * 16) as *const i8,
-                )
-            };
-        }
+    pub fn line(self, l: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint; it never faults, whatever the
+        // address (wrapping_add keeps the pointer arithmetic defined).
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                self.start.wrapping_add(l * 16) as *const i8,
+            )
+        };
     }
 }
 

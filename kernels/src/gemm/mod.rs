@@ -13,6 +13,7 @@
 //! computed by the same sequence of floating-point operations whatever m,
 //! the element's row, or the thread count (see [`blocking`]).
 
+mod arows;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
