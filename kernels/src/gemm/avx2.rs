@@ -47,12 +47,14 @@ pub(super) unsafe fn kernel(
         (0..pf.lines).for_each(|l| pf.line(l));
         0
     };
-    // SAFETY (all three): forwarded contract; each `ARows` reads
-    // a[i·a_rs + p·a_ps] for i < MR and p < kc only.
     let acc = if a_ps == 1 {
         let rows = InPlace::<{ MR / 2 }>::new(a, a_rs);
+        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
+        // for i < MR and p < kc only.
         unsafe { depth_loop(kc, &rows, b, pf, spread) }
     } else if a_rs == 1 {
+        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
+        // for i < MR and p < kc only.
         unsafe { depth_loop(kc, &Packed { a, ps: a_ps }, b, pf, spread) }
     } else {
         let rows = Strided {
@@ -60,6 +62,8 @@ pub(super) unsafe fn kernel(
             rs: a_rs,
             ps: a_ps,
         };
+        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
+        // for i < MR and p < kc only.
         unsafe { depth_loop(kc, &rows, b, pf, spread) }
     };
     let va = _mm256_set1_ps(alpha);

@@ -49,15 +49,17 @@ pub(super) unsafe fn kernel(
         (0..pf.lines).for_each(|l| pf.line(l));
         0
     };
-    // SAFETY (all three): forwarded contract; each `ARows` reads
-    // a[i·a_rs + p·a_ps] for i < MR and p < kc only.
     let acc = if a_ps == 1 {
         // A row-major, read in place: rows are a_rs apart. Two base
         // pointers and the strides ×1, ×2, ×3 address all eight rows
         // (x86 base + index·scale), so no row pointer lives on the stack.
         let rows = InPlace::<{ MR / 2 }>::new(a, a_rs);
+        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
+        // for i < MR and p < kc only.
         unsafe { depth_loop(kc, &rows, b, pf, spread) }
     } else if a_rs == 1 {
+        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
+        // for i < MR and p < kc only.
         unsafe { depth_loop(kc, &Packed { a, ps: a_ps }, b, pf, spread) }
     } else {
         let rows = Strided {
@@ -65,6 +67,8 @@ pub(super) unsafe fn kernel(
             rs: a_rs,
             ps: a_ps,
         };
+        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
+        // for i < MR and p < kc only.
         unsafe { depth_loop(kc, &rows, b, pf, spread) }
     };
     let va = _mm512_set1_ps(alpha);
