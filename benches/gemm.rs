@@ -26,18 +26,8 @@ use minilm_kernels::reference::matrixmultiply_sgemm;
 use minilm_kernels::{linear, sgemm, Epilogue, PackedWeight};
 use std::time::Instant;
 
-/// Deterministic filler in [-1, 1) (no rand needed).
-fn fill(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
+mod support;
+use support::fill;
 
 /// Rounds per table row; each round times one ~10 ms batch of every
 /// implementation in turn, and each keeps its best batch. Interleaving gives

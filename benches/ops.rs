@@ -40,25 +40,15 @@ use minilm_kernels::softmax::softmax_rows;
 use minilm_kernels::{linear, Epilogue, PackedWeight};
 use std::time::Instant;
 
+mod support;
+use support::fill;
+
 const SENTENCE: &str =
     "The new restaurant downtown served a wonderful bowl of spicy ramen yesterday.";
 const BATCHES: usize = 30;
 const HIDDEN: usize = 384;
 const INTER: usize = 1536;
 const HEADS: usize = 12;
-
-/// Deterministic filler in [-1, 1) (no rand needed).
-fn fill(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
 
 /// (best, median) seconds per call of `f`, over `BATCHES` batches of ~10 ms
 /// (`full`), or one call (smoke run).

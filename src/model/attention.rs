@@ -132,7 +132,10 @@ fn attention_loop(
     transform: Option<ProbsTransform<'_>>,
 ) {
     let t = batch.tokens();
-    let hidden = ctx.len() / t.max(1);
+    if t == 0 {
+        return;
+    }
+    let hidden = ctx.len() / t;
     let d = hidden / heads;
     let stride = 3 * hidden;
     let scale = 1.0 / (d as f32).sqrt();
