@@ -41,13 +41,10 @@ fn softmax_backward_generic<const FMA: bool>(p: &[f32], dp: &[f32], cols: usize,
     }
 }
 
-multiversion!(fn softmax_rows_isa(x: &mut [f32], cols: usize) = softmax_rows_generic);
+// `softmax_rows` on this thread and the given path (the attention kernels'
+// fallback calls it per head).
+multiversion!(pub(crate) fn softmax_rows_isa(x: &mut [f32], cols: usize) = softmax_rows_generic);
 multiversion!(fn softmax_backward_isa(p: &[f32], dp: &[f32], cols: usize, dx: &mut [f32]) = softmax_backward_generic);
-
-/// [`softmax_rows`] on this thread, on `isa`'s path.
-pub(crate) fn softmax_rows_on(isa: isa::Isa, x: &mut [f32], cols: usize) {
-    softmax_rows_isa(isa, x, cols);
-}
 
 /// Softmax of each row of `x: [rows, cols]`, in place. A row that is all
 /// `-inf` (fully masked) becomes all zeros.

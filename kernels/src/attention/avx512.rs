@@ -1,10 +1,13 @@
 //! AVX-512F kernels of one attention head: scores and softmax
 //! ([`probs`]), then the probability-weighted sum of V ([`context`]).
 //!
-//! Tiles: 8 query rows × 16 keys (scores) and 8 rows × 16 head columns
-//! (context), 8 independent FMA chains each, enough to keep both FMA ports
-//! busy (4-cycle latency). Ragged ends use masked loads and stores, so a
-//! 12-token sentence costs one vector per row, not a scalar edge loop.
+//! Tiles: 8 query rows × 32 keys (scores) and 8 rows × 32 head columns
+//! (context), 16 accumulators and 10 loads per 16 FMAs as in the GEMM's
+//! tile; one vector wide for the last 16 or fewer keys or columns. Ragged
+//! ends use masked loads and stores, so a 12-token sentence costs one vector
+//! per row, not a scalar edge loop. Rows past the last are computed from a
+//! repeated row and never stored.
+//!
 //! Every operation matches, in order and rounding, what `sgemm` and the
 //! row softmax do on this path (see the parent module).
 

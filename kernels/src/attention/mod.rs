@@ -6,8 +6,9 @@
 //! sentence of 16 tokens gives 16×16 score matrices, narrower than the
 //! GEMM's 32-column register tile, so `sgemm` would send every tile through
 //! its scalar edge path and pack Kᵀ through the general packing code on each
-//! call. The kernels here tile by 16 keys (one vector, masked at the ragged
-//! end) and 8 query rows, and fuse the softmax. On the other paths the two
+//! call. The kernels here tile 8 query rows × 32 keys (two vectors, masked
+//! at the ragged end; one vector for the last 16 or fewer), and fuse the
+//! softmax. On the other paths the two
 //! steps are that composition: `sgemm` (serial), then the row softmax.
 //!
 //! Bits: each score is `scale · (FMA chain over the head dimension from
@@ -22,7 +23,7 @@ mod avx512;
 use crate::gemm::pack::{with_buf, Slot};
 use crate::isa::{self, Isa};
 use crate::sgemm_serial;
-use crate::softmax::softmax_rows_on;
+use crate::softmax::softmax_rows_isa;
 
 /// Keys per vector block (one AVX-512 vector).
 const JB: usize = 16;
@@ -85,7 +86,7 @@ pub fn head_probs(
         return;
     }
     sgemm_serial(l, d, l, scale, q, ld, 1, k, 1, ld, 0.0, probs, l, 1);
-    softmax_rows_on(path, probs, l);
+    softmax_rows_isa(path, probs, l);
 }
 
 /// `out[i·ld_out + c] = Σ_j probs[i, j] · v[j·ld_v + c]` for `i < l`,

@@ -5,10 +5,10 @@
 //! columns) { for ip (MR rows) { microkernel } } } } }` — each B micro-panel
 //! (KC×NR) stays in L1 across the ip loop while the MR-row micro-panels of A
 //! stream past it from L2, and each tile's microkernel fetches a share of
-//! the next B micro-panel, one line per depth step. Full MR-row panels of a row-major A are read in place; only
-//! a ragged last panel, or A of another layout, is packed. The epilogue of
-//! an output tile runs right after its last depth block, while the tile is
-//! still in cache.
+//! the next B micro-panel, one line per depth step. Full MR-row panels of a
+//! row-major A are read in place; only a ragged last panel, or A of another
+//! layout, is packed. The epilogue of an output tile runs right after its
+//! last depth block, while the tile is still in cache.
 
 use super::blocking::{KC, MC, NC};
 use super::dispatch::{Kernel, Prefetch};
@@ -22,6 +22,11 @@ pub(crate) type Epilogue<'a> = &'a (dyn Fn(usize, usize, &mut [&mut [f32]]) + Sy
 
 /// Most rows a register tile has on any path.
 const MAX_MR: usize = 16;
+const _: () = assert!(
+    MAX_MR >= super::blocking::avx512::MR
+        && MAX_MR >= super::blocking::avx2::MR
+        && MAX_MR >= super::blocking::portable::MR
+);
 
 /// The output matrix as a raw pointer with strides.
 #[derive(Clone, Copy)]
