@@ -2,6 +2,7 @@
 
 use crate::config::{BertConfig, PipelineConfig};
 use crate::error::{Error, Result};
+use crate::model::bert::Scratch;
 use crate::model::pooling::{l2_normalize, mean_pool};
 use crate::model::{BertModel, TokenBatch};
 use crate::tokenize::{Tokenizer, Tokens};
@@ -138,8 +139,10 @@ impl Encoder {
         let mut order: Vec<usize> = (0..tokens.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
         let mut out = vec![Vec::new(); tokens.len()];
+        // Longest batch first: the buffers grow once and are reused.
+        let mut scratch = Scratch::default();
         for chunk in order.chunks(self.batch_size) {
-            let pooled = self.pool(chunk.iter().map(|&i| &tokens[i]))?;
+            let pooled = self.pool(chunk.iter().map(|&i| &tokens[i]), &mut scratch)?;
             for (&i, v) in chunk.iter().zip(pooled) {
                 out[i] = v;
             }
@@ -148,12 +151,16 @@ impl Encoder {
     }
 
     /// Pooled (and, if set, normalised) embeddings of one batch.
-    fn pool<'a>(&self, seqs: impl Iterator<Item = &'a Tokens>) -> Result<Vec<Vec<f32>>> {
+    fn pool<'a>(
+        &self,
+        seqs: impl Iterator<Item = &'a Tokens>,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Vec<f32>>> {
         let batch = TokenBatch::new(
             seqs.map(|t| (t.ids.as_slice(), t.type_ids.as_slice())),
             self.config(),
         )?;
-        let x = self.model.forward(&batch, None);
+        let x = self.model.forward_with(&batch, scratch);
         let h = self.dim();
         let pooled = mean_pool(&x, &batch, h);
         Ok(pooled

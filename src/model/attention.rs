@@ -50,19 +50,20 @@ impl Attention {
     }
 
     /// Inference: `x ← LayerNorm(x + attention(x)·Woᵀ + bo)` over the batch.
-    /// `qkv`, `ctx` and `tmp` are scratch of `[tokens, 3·hidden]`,
-    /// `[tokens, hidden]`, `[tokens, hidden]`.
+    /// `qkv`, `ctx`, `heads` and `tmp` are scratch of `[tokens, 3·hidden]`,
+    /// `[tokens, hidden]`, `[tokens, hidden]`, `[tokens, hidden]`.
     pub fn forward(
         &self,
         x: &mut [f32],
         batch: &TokenBatch,
         qkv: &mut [f32],
         ctx: &mut [f32],
+        heads: &mut [f32],
         tmp: &mut [f32],
     ) {
         let t = batch.tokens();
         self.qkv.forward(x, t, Epilogue::None, qkv);
-        attention_core(qkv, batch, self.heads, ctx, None);
+        attention_loop(qkv, batch, self.heads, ctx, None, None, heads);
         self.output.forward(ctx, t, Epilogue::Residual(x), tmp);
         self.layer_norm.forward(tmp, x, None);
     }
@@ -94,7 +95,8 @@ pub fn attention_core(
     ctx: &mut [f32],
     probs: Option<&mut [f32]>,
 ) {
-    attention_loop(qkv, batch, heads, ctx, probs, None);
+    let mut by_head = vec![0.0; ctx.len()];
+    attention_loop(qkv, batch, heads, ctx, probs, None, &mut by_head);
 }
 
 /// A transform of one head's probabilities before they weight V (dropout),
@@ -122,7 +124,8 @@ struct HeadTask<'a> {
 /// Each task writes its context into its own contiguous block of a
 /// head-major buffer (`[heads, tokens, d]`: head `h` of sequence `s` owns
 /// rows `r.start..r.end` of head `h`'s slab), so tasks borrow disjoint
-/// slices; the buffer is then laid out as `[tokens, hidden]` in `ctx`.
+/// slices; that buffer (`by_head`, as long as `ctx`, contents ignored) is
+/// then laid out as `[tokens, hidden]` in `ctx`.
 fn attention_loop(
     qkv: &[f32],
     batch: &TokenBatch,
@@ -130,6 +133,7 @@ fn attention_loop(
     ctx: &mut [f32],
     probs: Option<&mut [f32]>,
     transform: Option<ProbsTransform<'_>>,
+    by_head: &mut [f32],
 ) {
     let t = batch.tokens();
     if t == 0 {
@@ -141,7 +145,11 @@ fn attention_loop(
     let scale = 1.0 / (d as f32).sqrt();
     let offsets = probs_offsets(batch, heads);
     let n = batch.len();
-    let mut by_head = vec![0.0f32; t * hidden];
+    assert_eq!(
+        by_head.len(),
+        t * hidden,
+        "attention: head-major buffer size"
+    );
     // Output blocks, in memory order (head, then sequence).
     let mut outs: Vec<Option<&mut [f32]>> = Vec::with_capacity(heads * n);
     let mut rest = &mut by_head[..];
@@ -363,13 +371,16 @@ pub fn attention_core_train(
     ctx: &mut [f32],
     probs: &mut [f32],
 ) {
-    match dropout {
+    let mut by_head = vec![0.0; ctx.len()];
+    let f;
+    let transform: Option<ProbsTransform<'_>> = match dropout {
         Some(dr) => {
-            let f = |p: &mut [f32], offset: usize| dr.forward(p, offset);
-            attention_loop(qkv, batch, heads, ctx, Some(probs), Some(&f));
+            f = move |p: &mut [f32], offset: usize| dr.forward(p, offset);
+            Some(&f)
         }
-        None => attention_loop(qkv, batch, heads, ctx, Some(probs), None),
-    }
+        None => None,
+    };
+    attention_loop(qkv, batch, heads, ctx, Some(probs), transform, &mut by_head);
 }
 
 /// Backward of [`attention_core_train`]: from `dctx: [tokens, hidden]`,

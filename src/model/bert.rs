@@ -2,7 +2,8 @@
 
 use super::batch::TokenBatch;
 use super::embeddings::Embeddings;
-use super::layer::{Layer, Scratch};
+use super::layer::Layer;
+pub use super::layer::Scratch;
 use crate::config::BertConfig;
 use crate::weights::ParamStore;
 
@@ -33,16 +34,28 @@ impl BertModel {
     /// given it receives the embeddings output and every layer's output
     /// (`num_layers + 1` buffers), as `output_hidden_states` does in PyTorch.
     pub fn forward(&self, batch: &TokenBatch, hidden: Option<&mut Vec<Vec<f32>>>) -> Vec<f32> {
-        minilm_kernels::parallel::enter(|| self.forward_here(batch, hidden))
+        let mut scratch = Scratch::default();
+        minilm_kernels::parallel::enter(|| self.forward_here(batch, hidden, &mut scratch))
     }
 
-    fn forward_here(&self, batch: &TokenBatch, mut hidden: Option<&mut Vec<Vec<f32>>>) -> Vec<f32> {
+    /// [`BertModel::forward`] with buffers that the caller keeps from one
+    /// batch to the next (same results).
+    pub fn forward_with(&self, batch: &TokenBatch, scratch: &mut Scratch) -> Vec<f32> {
+        minilm_kernels::parallel::enter(|| self.forward_here(batch, None, scratch))
+    }
+
+    fn forward_here(
+        &self,
+        batch: &TokenBatch,
+        mut hidden: Option<&mut Vec<Vec<f32>>>,
+        scratch: &mut Scratch,
+    ) -> Vec<f32> {
         let mut x = vec![0.0; batch.tokens() * self.config.hidden_size];
         self.embeddings.forward(batch, &mut x);
         if let Some(h) = hidden.as_deref_mut() {
             h.push(x.clone());
         }
-        self.forward_layers_here(&mut x, batch, 0..self.layers.len(), hidden)
+        self.forward_layers_here(&mut x, batch, 0..self.layers.len(), hidden, scratch)
     }
 
     /// Run layers `range` over hidden states `x` (the output of layer
@@ -54,7 +67,10 @@ impl BertModel {
         range: std::ops::Range<usize>,
         hidden: Option<&mut Vec<Vec<f32>>>,
     ) -> Vec<f32> {
-        minilm_kernels::parallel::enter(|| self.forward_layers_here(x, batch, range, hidden))
+        let mut scratch = Scratch::default();
+        minilm_kernels::parallel::enter(|| {
+            self.forward_layers_here(x, batch, range, hidden, &mut scratch)
+        })
     }
 
     fn forward_layers_here(
@@ -63,10 +79,10 @@ impl BertModel {
         batch: &TokenBatch,
         range: std::ops::Range<usize>,
         mut hidden: Option<&mut Vec<Vec<f32>>>,
+        scratch: &mut Scratch,
     ) -> Vec<f32> {
-        let mut scratch = Scratch::default();
         for layer in &self.layers[range] {
-            layer.forward(x, batch, &self.config, &mut scratch);
+            layer.forward(x, batch, &self.config, scratch);
             if let Some(h) = hidden.as_deref_mut() {
                 h.push(x.clone());
             }

@@ -22,11 +22,14 @@ pub struct Layer {
 }
 
 /// Scratch buffers for inference, sized for a number of tokens and reused
-/// across layers.
+/// across layers, and across the batches of one `Encoder::embed` call (they
+/// only grow, so after the first, longest, batch nothing is allocated or
+/// zeroed again).
 #[derive(Default)]
 pub struct Scratch {
     qkv: Vec<f32>,
     ctx: Vec<f32>,
+    heads: Vec<f32>,
     tmp: Vec<f32>,
     inter: Vec<f32>,
 }
@@ -36,6 +39,7 @@ impl Scratch {
         let h = cfg.hidden_size;
         self.qkv.resize(tokens * 3 * h, 0.0);
         self.ctx.resize(tokens * h, 0.0);
+        self.heads.resize(tokens * h, 0.0);
         self.tmp.resize(tokens * h, 0.0);
         self.inter.resize(tokens * cfg.intermediate_size, 0.0);
     }
@@ -54,10 +58,22 @@ impl Layer {
     /// Inference: transform `x: [tokens, hidden]` in place.
     pub fn forward(&self, x: &mut [f32], batch: &TokenBatch, cfg: &BertConfig, s: &mut Scratch) {
         let t = batch.tokens();
+        let h = cfg.hidden_size;
         s.fit(t, cfg);
-        self.attention
-            .forward(x, batch, &mut s.qkv, &mut s.ctx, &mut s.tmp);
-        self.feed_forward.forward(x, t, &mut s.inter, &mut s.tmp);
+        self.attention.forward(
+            x,
+            batch,
+            &mut s.qkv[..t * 3 * h],
+            &mut s.ctx[..t * h],
+            &mut s.heads[..t * h],
+            &mut s.tmp[..t * h],
+        );
+        self.feed_forward.forward(
+            x,
+            t,
+            &mut s.inter[..t * cfg.intermediate_size],
+            &mut s.tmp[..t * h],
+        );
     }
 }
 
