@@ -22,9 +22,9 @@ pub struct Layer {
 }
 
 /// Scratch buffers for inference, sized for a number of tokens and reused
-/// across layers, and across the batches of one `Encoder::embed` call (they
-/// only grow, so after the first, longest, batch nothing is allocated or
-/// zeroed again).
+/// across layers, and across the batches of one `Encoder::embed` call
+/// (their capacity only grows, and batches run longest first, so after the
+/// first batch nothing is allocated or zeroed again).
 #[derive(Default)]
 pub struct Scratch {
     qkv: Vec<f32>,
