@@ -2,6 +2,31 @@
 //! three layouts the driver hands it. Each is inlined into the depth loop,
 //! so the layout costs no branch per step.
 
+/// `$body` with `$rows` bound to the `ARows` for A's layout: in place
+/// (`a_ps = 1`, rows `a_rs` apart), a packed micro-panel (`a_rs = 1`), or
+/// any other strides. Each arm monomorphises `$body`, so the layout costs
+/// no branch per depth step. Shared by the SIMD microkernels.
+macro_rules! with_a_rows {
+    ($mr:expr, $a:expr, $a_rs:expr, $a_ps:expr, |$rows:ident| $body:expr) => {
+        if $a_ps == 1 {
+            let $rows = $crate::gemm::arows::InPlace::<{ $mr / 2 }>::new($a, $a_rs);
+            $body
+        } else if $a_rs == 1 {
+            let $rows = $crate::gemm::arows::Packed { a: $a, ps: $a_ps };
+            $body
+        } else {
+            let $rows = $crate::gemm::arows::Strided {
+                a: $a,
+                rs: $a_rs,
+                ps: $a_ps,
+            };
+            $body
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(super) use with_a_rows;
+
 /// Where element (i, p) of the A micro-panel is.
 pub(super) trait ARows {
     /// `a[i·a_rs + p·a_ps]`.

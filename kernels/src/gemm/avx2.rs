@@ -1,6 +1,6 @@
 //! AVX2+FMA microkernel: a 6×16 register tile (12 ymm accumulators).
 
-use super::arows::{ARows, InPlace, Packed, Strided};
+use super::arows::{with_a_rows, ARows};
 use super::blocking::avx2::{MR, NR};
 use super::dispatch::Prefetch;
 use std::arch::x86_64::*;
@@ -40,32 +40,14 @@ pub(super) unsafe fn kernel(
             _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(i * rsc + h * 8) as *const i8);
         }
     }
-    // The B prefetch, as in the AVX-512 kernel.
-    let spread = if pf.per_step(kc) == 1 {
-        pf.lines
-    } else {
-        (0..pf.lines).for_each(|l| pf.line(l));
-        0
-    };
-    let acc = if a_ps == 1 {
-        let rows = InPlace::<{ MR / 2 }>::new(a, a_rs);
-        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
-        // for i < MR and p < kc only.
-        unsafe { depth_loop(kc, &rows, b, pf, spread) }
-    } else if a_rs == 1 {
-        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
-        // for i < MR and p < kc only.
-        unsafe { depth_loop(kc, &Packed { a, ps: a_ps }, b, pf, spread) }
-    } else {
-        let rows = Strided {
-            a,
-            rs: a_rs,
-            ps: a_ps,
-        };
-        // SAFETY: forwarded contract; the `ARows` reads a[i·a_rs + p·a_ps]
-        // for i < MR and p < kc only.
-        unsafe { depth_loop(kc, &rows, b, pf, spread) }
-    };
+    // The B prefetch: one line per depth step over the first `spread`
+    // steps (see `Prefetch::spread_over`).
+    let spread = pf.spread_over(kc);
+    // SAFETY: forwarded contract; each layout's `ARows` reads
+    // a[i·a_rs + p·a_ps] for i < MR and p < kc only.
+    let acc = with_a_rows!(MR, a, a_rs, a_ps, |rows| unsafe {
+        depth_loop(kc, &rows, b, pf, spread)
+    });
     let va = _mm256_set1_ps(alpha);
     let vb = _mm256_set1_ps(beta);
     for (i, row) in acc.iter().enumerate() {

@@ -25,14 +25,17 @@ impl Prefetch {
         lines: 0,
     };
 
-    /// Lines per depth step so that `lines` are issued within `kc` steps.
+    /// How many of a tile's `kc` depth steps issue one line each: all the
+    /// lines, one per step, when they fit in the steps (the usual case);
+    /// otherwise (a tile of a few rows, more lines than steps) they are
+    /// issued here at once and no step issues any.
     #[inline(always)]
-    pub fn per_step(self, kc: usize) -> usize {
-        // One line a step in the usual case, without a division per call.
+    pub fn spread_over(self, kc: usize) -> usize {
         if self.lines <= kc {
-            1
+            self.lines
         } else {
-            self.lines.div_ceil(kc)
+            (0..self.lines).for_each(|l| self.line(l));
+            0
         }
     }
 
