@@ -18,6 +18,7 @@ pub mod resume;
 pub mod sampler;
 pub mod schedule;
 pub mod study;
+pub mod study_report;
 pub mod svg;
 pub mod task;
 pub mod trainer;
