@@ -10,9 +10,11 @@ use common::*;
 use minilm::train::checkpoint::{self, Meta};
 use minilm::train::experiment::new_model;
 use minilm::train::resume;
-use minilm::train::trainer::{
-    train_with, Control, Split, TaskData, TrainConfig, TrainReport, TrainState, INTERRUPTED,
-};
+use minilm::train::trainer::{train_with, Control, TrainConfig, TrainReport, TrainState};
+use minilm::train::{Split, TaskData};
+
+/// How the trainer words a stop (the CLI's message starts the same way).
+const INTERRUPTED: &str = "training interrupted";
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
 use std::path::Path;
 
@@ -115,7 +117,9 @@ fn resumed_run_ends_in_the_same_bits() {
     // files on disk.
     let mut first = model();
     let (r, saved) = run(&mut first, None, Some(7));
-    let e = r.unwrap_err().to_string();
+    let err = r.unwrap_err();
+    assert!(err.is_interrupted(), "{err}");
+    let e = err.to_string();
     assert!(
         e.starts_with(INTERRUPTED) && e.contains("before step 8 of 12"),
         "{e}"

@@ -7,10 +7,10 @@ mod common;
 use common::*;
 use minilm::train::checkpoint::{self, Checkpoint, Meta};
 use minilm::train::experiment::new_model;
-use minilm::train::trainer::{
-    evaluate, predict_probs, predict_probs_tasks, train, Split, TaskData, TrainConfig, TrainReport,
-};
+use minilm::train::predict::{evaluate, predict_probs, predict_probs_tasks};
+use minilm::train::trainer::{train, TrainConfig, TrainReport};
 use minilm::train::{HeadSpec, MultiTaskModel, Plan, Task};
+use minilm::train::{Split, TaskData};
 
 /// Earnings, a third topic beside the tiny set's interest and crude rows.
 const EARNINGS: [(&str, usize); 3] = [
@@ -270,7 +270,8 @@ fn failed_checkpoint_write_leaves_the_previous_one() {
 
 #[test]
 fn evaluation_from_cached_prefix_equals_full_forward() {
-    use minilm::train::trainer::{predict_classes, prefix_cache};
+    use minilm::train::predict::predict_classes;
+    use minilm::train::prefix::prefix_cache;
     let model = one_epoch_last2();
     let d = data();
     for name in ["last1", "last2", "heads"] {
@@ -290,8 +291,9 @@ fn evaluation_from_cached_prefix_equals_full_forward() {
 
 #[test]
 fn shared_prefix_store_gives_the_per_run_cache_bits_and_computes_each_text_once() {
+    use minilm::train::prefix::prefix_cache;
     use minilm::train::prefix::PrefixStore;
-    use minilm::train::trainer::{prefix_cache, Split};
+    use minilm::train::Split;
     let model = one_epoch_last2();
     let d = data();
     let a = &d[Task::A.index()].train;

@@ -4,8 +4,9 @@ use super::args::Args;
 use super::load_checkpoint;
 use crate::error::{Error, Result};
 use crate::train::data::{self, ReadOptions};
+use crate::train::predict::evaluate;
+use crate::train::split::Split;
 use crate::train::task::Task;
-use crate::train::trainer::{evaluate, Split};
 use std::path::Path;
 
 const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N]

@@ -6,8 +6,8 @@ use super::args::Args;
 use super::jsonl::{open_input, JsonlReader};
 use super::load_checkpoint;
 use crate::error::{Error, Result};
+use crate::train::predict::predict_probs_tasks;
 use crate::train::task::Task;
-use crate::train::trainer::predict_probs_tasks;
 use std::io::Write;
 
 const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--allow-empty]

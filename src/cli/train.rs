@@ -10,9 +10,10 @@ use crate::error::{Error, Result};
 use crate::sha256::sha256_file;
 use crate::train::checkpoint::{self, Meta};
 use crate::train::experiment::{self, ExperimentConfig, Outcome};
+use crate::train::predict::predict_probs;
 use crate::train::resume;
 use crate::train::task::Task;
-use crate::train::trainer::{predict_probs, Control, TrainState, INTERRUPTED};
+use crate::train::trainer::{Control, TrainState};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -421,7 +422,7 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     let mut log = |s: &str| say(s);
     let outcome = match experiment::run_with(&encoder, &cfg, &mut on_epoch, &mut log, &mut control)
     {
-        Err(e) if e.message().starts_with(INTERRUPTED) => {
+        Err(e) if e.is_interrupted() => {
             return Err(Error::msg(format!(
                 "{e}; state saved to {}; continue with: minilm train --resume {}",
                 rdir.display(),

@@ -7,6 +7,7 @@
 //! folder and swapped in by renames, so a crash or a failed write never
 //! leaves a half-written checkpoint in place of a good one.
 
+use super::group::ParamGroup;
 use super::multitask::MultiTaskModel;
 use super::plan::Plan;
 use super::task::{HeadSpec, Task};
@@ -122,7 +123,7 @@ pub fn save(
     let cfg = model.config();
     let mut trained = model.head_params();
     for name in plan.trainable_names(cfg.hidden_size, cfg.intermediate_size) {
-        if !name.starts_with("head_") {
+        if !ParamGroup::of(&name).is_head() {
             trained.insert(name.clone(), model.params().get(&name).clone());
         }
     }
@@ -270,7 +271,7 @@ impl Checkpoint {
                         format!("shape {:?}, the base model has {:?}", t.shape, p.shape),
                     ));
                 }
-            } else if !name.starts_with("head_") {
+            } else if !ParamGroup::of(&name).is_head() {
                 return Err(Error::tensor(
                     &self.dir.join("trained.safetensors"),
                     name,

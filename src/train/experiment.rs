@@ -7,12 +7,12 @@ use super::data::{self, Dataset, ReadOptions};
 use super::metrics::Metrics;
 use super::multitask::MultiTaskModel;
 use super::plan::Plan;
+use super::predict::predict_classes;
 use super::prefix::PrefixStore;
 use super::sampler::{holdout, sample_k_per_class_report, Holdout};
+use super::split::{Split, TaskData};
 use super::task::{HeadSpec, Task};
-use super::trainer::{
-    predict_classes, train_with, Control, EpochHook, Split, TaskData, TrainConfig, TrainReport,
-};
+use super::trainer::{train_with, Control, EpochHook, TrainConfig, TrainReport};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::model::heads::Head;

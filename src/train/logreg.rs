@@ -8,7 +8,7 @@
 //! and small, so this converges; the final gradient norm is reported).
 
 use super::adamw::{update, AdamWConfig};
-use super::trainer::softmax;
+use super::predict::softmax;
 
 /// A fitted classifier: `logits = x·Wᵀ + b`.
 #[derive(Clone, Debug)]

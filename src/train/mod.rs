@@ -3,20 +3,25 @@
 
 pub mod adamw;
 pub mod checkpoint;
+pub mod classify;
 pub mod data;
 pub mod experiment;
 pub mod grads;
+pub mod group;
 pub mod logreg;
 pub mod loss;
 pub mod metrics;
 pub mod multitask;
+pub mod order;
 pub mod plan;
+pub mod predict;
 pub mod prefix;
 pub mod prepare;
 pub mod progress;
 pub mod resume;
 pub mod sampler;
 pub mod schedule;
+pub mod split;
 pub mod study;
 pub mod study_report;
 pub mod svg;
@@ -24,6 +29,8 @@ pub mod task;
 pub mod trainer;
 
 pub use grads::Grads;
+pub use group::ParamGroup;
 pub use multitask::{EncoderInput, Mode, MultiTaskModel, StepOutput, TaskBatch, TaskLoss};
 pub use plan::Plan;
+pub use split::{Split, TaskData};
 pub use task::{HeadSpec, Task};

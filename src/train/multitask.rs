@@ -3,6 +3,7 @@
 //! (loss and hand-written reverse-mode gradients under a freezing plan).
 
 use super::grads::Grads;
+use super::group::ParamGroup;
 use super::loss::{cross_entropy_backward, cross_entropy_forward};
 use super::plan::Plan;
 use super::task::{HeadSpec, Task};
@@ -484,7 +485,11 @@ impl MultiTaskModel {
     /// Head parameters as a store (`head_a.*`, `head_b.*`), e.g. for a checkpoint.
     pub fn head_params(&self) -> ParamStore {
         let mut s = ParamStore::default();
-        for (n, t) in self.params.iter().filter(|(n, _)| n.starts_with("head_")) {
+        for (n, t) in self
+            .params
+            .iter()
+            .filter(|(n, _)| ParamGroup::of(n).is_head())
+        {
             s.insert(
                 n,
                 Tensor {

@@ -9,7 +9,7 @@
 
 use super::multitask::MultiTaskModel;
 use super::plan::Plan;
-use super::trainer::{prefix_cache_of, Split};
+use super::split::Split;
 use crate::error::Result;
 use std::collections::HashMap;
 
@@ -66,5 +66,52 @@ impl PrefixStore {
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.states.is_empty()
+    }
+}
+
+/// Hidden states of every example at the input of the first trainable
+/// layer, computed once (in length-sorted batches, which gives the same bits
+/// as any other batching: the encoder is batch-invariant).
+pub fn prefix_cache(model: &MultiTaskModel, plan: &Plan, split: &Split) -> Result<Vec<Vec<f32>>> {
+    let all: Vec<usize> = (0..split.len()).collect();
+    prefix_cache_of(model, plan, split, &all)
+}
+
+/// As [`prefix_cache`], for the examples `idx` of `split` (in that order).
+pub fn prefix_cache_of(
+    model: &MultiTaskModel,
+    plan: &Plan,
+    split: &Split,
+    idx: &[usize],
+) -> Result<Vec<Vec<f32>>> {
+    let h = model.config().hidden_size;
+    let mut order: Vec<usize> = (0..idx.len()).collect();
+    order.sort_by_key(|&j| split.tokens[idx[j]].len());
+    let mut out = vec![Vec::new(); idx.len()];
+    for chunk in order.chunks(64) {
+        let rows: Vec<usize> = chunk.iter().map(|&j| idx[j]).collect();
+        let batch = split.batch(&rows, model.config())?;
+        let states = model.frozen_prefix(&batch, plan);
+        for (k, &j) in chunk.iter().enumerate() {
+            out[j] = states[batch.range(k).start * h..batch.range(k).end * h].to_vec();
+        }
+    }
+    Ok(out)
+}
+
+/// The states a run trains from, at the input of `plan`'s first trainable
+/// layer: from `store` when one is shared, else computed for this run
+/// alone; `None` when `enabled` is off or no layer is frozen below.
+pub fn run_states(
+    model: &MultiTaskModel,
+    plan: &Plan,
+    split: &Split,
+    store: Option<&mut PrefixStore>,
+    enabled: bool,
+) -> Result<Option<Vec<Vec<f32>>>> {
+    match (enabled && plan.first_layer() > 0, store) {
+        (false, _) => Ok(None),
+        (true, Some(store)) => store.states(model, plan, split).map(Some),
+        (true, None) => prefix_cache(model, plan, split).map(Some),
     }
 }

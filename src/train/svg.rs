@@ -1,15 +1,23 @@
 //! A small, dependency-free SVG line-plot writer for the study's figures:
-//! one line per series with markers, ±std shown as error bars or a shaded
-//! band, axes with ticks and labels, a legend, a linear or log x axis, and
-//! optional categorical x tick labels (e.g. 8, 16, 64 and "full").
+//! one line per series (solid or dashed) with markers, ±std shown as error
+//! bars or a shaded band, axes with ticks and labels, a title and an
+//! optional subtitle, a legend, a linear or log x axis, optional categorical
+//! x tick labels (e.g. 8, 16, 64), and an optional side panel right of the
+//! plot holding one value per series that does not belong on the x axis
+//! (e.g. the result on all the training data), on the same y scale.
 //!
 //! ```
 //! use minilm::train::svg::{LinePlot, Series};
 //! let mut plot = LinePlot::new("Task A", "examples per class", "macro F1");
 //! plot.x_log = true;
-//! plot.series.push(Series::new("multi-task", vec![(8.0, 0.61, 0.03), (16.0, 0.70, 0.02)]));
+//! plot.subtitle = "mean over seeds, bars ±1 std".into();
+//! plot.side_label = Some("all data".into());
+//! let mut s = Series::new("multi-task", vec![(8.0, 0.61, 0.03), (16.0, 0.70, 0.02)]);
+//! s.side = Some((0.90, 0.01));
+//! s.dashed = true;
+//! plot.series.push(s);
 //! let svg = plot.to_svg();
-//! assert!(svg.starts_with("<svg"));
+//! assert!(svg.starts_with("<svg") && svg.contains("all data"));
 //! ```
 
 use crate::error::{Error, Result};
@@ -24,14 +32,21 @@ pub struct Series {
     /// `(x, mean, std)`; drawn in increasing x. Points with a non-finite x or
     /// mean (or x ≤ 0 on a log axis) are skipped; a non-finite std counts as 0.
     pub points: Vec<(f64, f64, f64)>,
+    /// Drawn dashed (line, legend entry and side mark), with hollow markers.
+    pub dashed: bool,
+    /// `(mean, std)` shown in the side panel (see [`LinePlot::side_label`])
+    /// rather than on the x axis; skipped when the mean is not finite.
+    pub side: Option<(f64, f64)>,
 }
 
 impl Series {
-    /// A series from its name and `(x, mean, std)` points.
+    /// A solid series from its name and `(x, mean, std)` points, with no
+    /// side value.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64, f64)>) -> Series {
         Series {
             name: name.into(),
             points,
+            ..Series::default()
         }
     }
 }
@@ -54,6 +69,9 @@ pub enum Spread {
 pub struct LinePlot {
     /// Above the plot.
     pub title: String,
+    /// A smaller line under the title (e.g. what the markers and bars
+    /// show), also written to the SVG's `<desc>`; empty: none.
+    pub subtitle: String,
     /// Under the x axis.
     pub x_label: String,
     /// Beside the y axis.
@@ -65,11 +83,16 @@ pub struct LinePlot {
     /// "full")`, replacing the automatic ones; also widen the x range to
     /// include them.
     pub x_tick_labels: Option<Vec<(f64, String)>>,
-    /// Fixed y range `(min, max)`; automatic (covering mean ± std, rounded
-    /// out to ticks) when `None`.
+    /// Fixed y range `(min, max)`; automatic (covering mean ± std of the
+    /// points and side values, rounded out to ticks) when `None`.
     pub y_range: Option<(f64, f64)>,
     /// How ±std is drawn.
     pub spread: Spread,
+    /// Label under the side panel (e.g. "all data"). The panel, a narrow
+    /// frame right of the plot with one slot per series that has a
+    /// [`Series::side`] value (a short horizontal mark at the mean, a bar
+    /// for ±std), is drawn when this is set and some series has one.
+    pub side_label: Option<String>,
     /// The lines, one colour each, in legend order.
     pub series: Vec<Series>,
 }
@@ -84,8 +107,64 @@ const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 460.0;
 const LEFT: f64 = 78.0;
 const TOP: f64 = 50.0;
+/// Extra room above the plot for a subtitle.
+const SUBTITLE: f64 = 16.0;
 const BOTTOM: f64 = 64.0;
+/// Side panel: width per series, inner padding, gap to the main panel,
+/// least width (room for its label).
+const SIDE_SLOT: f64 = 16.0;
+const SIDE_PAD: f64 = 10.0;
+const SIDE_GAP: f64 = 14.0;
+const SIDE_MIN: f64 = 64.0;
+/// Dash patterns of dashed series: line, legend entry, side mark.
+const DASH_LINE: &str = "7 4";
+const DASH_LEGEND: &str = "6 3";
+const DASH_MARK: &str = "4 2";
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
+
+/// Where everything goes: the canvas, the main panel, the side panel, the
+/// legend and the axis domains.
+struct Layout {
+    width: f64,
+    height: f64,
+    /// Main panel, in pixels.
+    px0: f64,
+    px1: f64,
+    py0: f64,
+    py1: f64,
+    /// Side panel's left and right edge, when drawn.
+    side: Option<(f64, f64)>,
+    legend_w: f64,
+    /// x domain in axis units (log10 x on a log axis).
+    xmin: f64,
+    xmax: f64,
+    ymin: f64,
+    ymax: f64,
+    x_log: bool,
+    /// `(position in axis units, label)`.
+    x_ticks: Vec<(f64, String)>,
+    y_ticks: Vec<(f64, String)>,
+}
+
+impl Layout {
+    /// Pixel x of a position in axis units.
+    fn sxa(&self, a: f64) -> f64 {
+        self.px0 + (a - self.xmin) / (self.xmax - self.xmin) * (self.px1 - self.px0)
+    }
+    /// Pixel x of a data x.
+    fn sx(&self, x: f64) -> f64 {
+        self.sxa(if self.x_log { x.log10() } else { x })
+    }
+    /// Pixel y of a data y.
+    fn sy(&self, y: f64) -> f64 {
+        self.py1 - (y - self.ymin) / (self.ymax - self.ymin) * (self.py1 - self.py0)
+    }
+    /// Whether a position in axis units falls inside the main panel.
+    fn x_visible(&self, a: f64) -> bool {
+        let x = self.sxa(a);
+        x >= self.px0 - 0.5 && x <= self.px1 + 0.5
+    }
+}
 
 impl LinePlot {
     /// An empty plot with a title and axis labels; linear x, error bars.
@@ -111,45 +190,90 @@ impl LinePlot {
     pub fn to_svg(&self) -> String {
         let series: Vec<Vec<(f64, f64, f64)>> =
             self.series.iter().map(|s| self.usable(&s.points)).collect();
+        let l = self.layout(&series);
+        let mut s = String::new();
+        self.draw_canvas(&mut s, &l);
+        self.draw_grid(&mut s, &l);
+        self.draw_labels(&mut s, &l);
+        self.draw_series(&mut s, &l, &series);
+        self.draw_side(&mut s, &l);
+        self.draw_legend(&mut s, &l);
+        s.push_str("</svg>\n");
+        s
+    }
 
-        // Legend width from the longest name (about 0.6 em per character at 13 px).
-        let longest = self
-            .series
+    /// The series' side values that can be drawn, in legend order, with the
+    /// series' index.
+    fn side_values(&self) -> Vec<(usize, f64, f64)> {
+        self.series
             .iter()
-            .map(|s| s.name.chars().count())
-            .max()
-            .unwrap_or(0);
-        let legend_w = if self.series.is_empty() {
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let (m, sd) = s.side?;
+                m.is_finite()
+                    .then_some((i, m, if sd.is_finite() { sd.abs() } else { 0.0 }))
+            })
+            .collect()
+    }
+
+    /// Sizes and domains: the legend's width from the longest name (about
+    /// 0.6 em per character at 13 px), the side panel's from its slots.
+    fn layout(&self, series: &[Vec<(f64, f64, f64)>]) -> Layout {
+        let longest = self.series.iter().map(|s| s.name.chars().count()).max();
+        let legend_w = longest.map_or(0.0, |n| (n as f64 * 7.8 + 48.0).clamp(90.0, 260.0));
+        let n_side = self.side_values().len();
+        let side_w = if self.side_label.is_some() && n_side > 0 {
+            (n_side as f64 * SIDE_SLOT + 2.0 * SIDE_PAD).max(SIDE_MIN)
+        } else {
+            0.0
+        };
+        let width = WIDTH + if side_w > 0.0 { side_w + SIDE_GAP } else { 0.0 };
+        let extra = if self.subtitle.is_empty() {
             0.0
         } else {
-            (longest as f64 * 7.8 + 48.0).clamp(90.0, 260.0)
+            SUBTITLE
         };
-        let right = 24.0 + legend_w;
-        let (px0, px1) = (LEFT, WIDTH - right);
-        let (py0, py1) = (TOP, HEIGHT - BOTTOM);
-
-        // x domain, in axis units (log10 x on a log axis).
-        let tx = |x: f64| if self.x_log { x.log10() } else { x };
-        let mut xs: Vec<f64> = series.iter().flatten().map(|p| tx(p.0)).collect();
-        if let Some(t) = &self.x_tick_labels {
-            xs.extend(
-                t.iter()
-                    .map(|(x, _)| *x)
-                    .filter(|&x| x.is_finite() && (!self.x_log || x > 0.0))
-                    .map(tx),
-            );
+        let px1 = width - 24.0 - legend_w - if side_w > 0.0 { side_w + SIDE_GAP } else { 0.0 };
+        let (xmin, xmax, x_ticks) = self.x_domain(series);
+        let (ymin, ymax, y_ticks) = self.y_domain(series);
+        Layout {
+            width,
+            height: HEIGHT + extra,
+            px0: LEFT,
+            px1,
+            py0: TOP + extra,
+            py1: HEIGHT + extra - BOTTOM,
+            side: (side_w > 0.0).then_some((px1 + SIDE_GAP, px1 + SIDE_GAP + side_w)),
+            legend_w,
+            xmin,
+            xmax,
+            ymin,
+            ymax,
+            x_log: self.x_log,
+            x_ticks,
+            y_ticks,
         }
+    }
+
+    /// The x domain in axis units (log10 x on a log axis) and its ticks.
+    fn x_domain(&self, series: &[Vec<(f64, f64, f64)>]) -> (f64, f64, Vec<(f64, String)>) {
+        let tx = |x: f64| if self.x_log { x.log10() } else { x };
+        let labelled: Vec<(f64, String)> = self
+            .x_tick_labels
+            .iter()
+            .flatten()
+            .filter(|(x, _)| x.is_finite() && (!self.x_log || *x > 0.0))
+            .map(|(x, l)| (tx(*x), l.clone()))
+            .collect();
+        let mut xs: Vec<f64> = series.iter().flatten().map(|p| tx(p.0)).collect();
+        xs.extend(labelled.iter().map(|t| t.0));
         let (mut xmin, mut xmax) = min_max(&xs).unwrap_or((0.0, 1.0));
         if xmax - xmin <= 0.0 {
             xmin -= 0.5;
             xmax += 0.5;
         }
-        let x_ticks: Vec<(f64, String)> = match &self.x_tick_labels {
-            Some(t) => t
-                .iter()
-                .filter(|(x, _)| x.is_finite() && (!self.x_log || *x > 0.0))
-                .map(|(x, l)| (tx(*x), l.clone()))
-                .collect(),
+        let ticks = match &self.x_tick_labels {
+            Some(_) => labelled,
             None if self.x_log => log_ticks(xmin, xmax),
             None => {
                 let (lo, hi, step) = nice_range(xmin, xmax, 6);
@@ -165,146 +289,201 @@ impl LinePlot {
             xmin -= pad;
             xmax += pad;
         }
+        (xmin, xmax, ticks)
+    }
 
-        // y domain.
-        let (ymin, ymax, y_ticks) = match self.y_range {
-            Some((lo, hi)) if lo.is_finite() && hi.is_finite() && hi > lo => {
+    /// The y domain (fixed, or covering every mean ± std of the points and
+    /// the side values, rounded out to ticks) and its ticks.
+    fn y_domain(&self, series: &[Vec<(f64, f64, f64)>]) -> (f64, f64, Vec<(f64, String)>) {
+        if let Some((lo, hi)) = self.y_range {
+            if lo.is_finite() && hi.is_finite() && hi > lo {
                 let (_, _, step) = nice_range(lo, hi, 6);
-                let ticks = linear_ticks((lo / step).ceil() * step, hi, step);
-                (lo, hi, ticks)
-            }
-            _ => {
-                let ys: Vec<f64> = series
-                    .iter()
-                    .flatten()
-                    .flat_map(|&(_, m, s)| [m - s, m + s])
-                    .collect();
-                let (mut lo, mut hi) = min_max(&ys).unwrap_or((0.0, 1.0));
-                if hi - lo <= 0.0 {
-                    let d = if lo == 0.0 { 1.0 } else { 0.1 * lo.abs() };
-                    lo -= d;
-                    hi += d;
-                }
-                let (lo, hi, step) = nice_range(lo, hi, 6);
-                (lo, hi, linear_ticks(lo, hi, step))
-            }
-        };
-
-        let sx = |x: f64| px0 + (tx(x) - xmin) / (xmax - xmin) * (px1 - px0);
-        let sxa = |a: f64| px0 + (a - xmin) / (xmax - xmin) * (px1 - px0);
-        let sy = |y: f64| py1 - (y - ymin) / (ymax - ymin) * (py1 - py0);
-
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONT}" font-size="12">"#
-        );
-        let _ = writeln!(s, "<title>{}</title>", escape(&self.title));
-        let _ = writeln!(
-            s,
-            r#"<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#
-        );
-        let _ = writeln!(
-            s,
-            r#"<defs><clipPath id="plot-area"><rect x="{px0}" y="{py0}" width="{:.2}" height="{:.2}"/></clipPath></defs>"#,
-            px1 - px0,
-            py1 - py0
-        );
-
-        // Grid and ticks.
-        let _ = writeln!(s, r##"<g stroke="#e0e0e0" stroke-width="1">"##);
-        for (a, _) in &x_ticks {
-            let x = sxa(*a);
-            if x >= px0 - 0.5 && x <= px1 + 0.5 {
-                let _ = writeln!(
-                    s,
-                    r#"<line x1="{x:.2}" y1="{py0}" x2="{x:.2}" y2="{py1}"/>"#
-                );
+                return (lo, hi, linear_ticks((lo / step).ceil() * step, hi, step));
             }
         }
-        for (y, _) in &y_ticks {
-            let y = sy(*y);
+        let side = self.side_values();
+        let ys: Vec<f64> = series
+            .iter()
+            .flatten()
+            .map(|&(_, m, s)| (m, s))
+            .chain(side.iter().map(|&(_, m, s)| (m, s)))
+            .flat_map(|(m, s)| [m - s, m + s])
+            .collect();
+        let (mut lo, mut hi) = min_max(&ys).unwrap_or((0.0, 1.0));
+        if hi - lo <= 0.0 {
+            let d = if lo == 0.0 { 1.0 } else { 0.1 * lo.abs() };
+            lo -= d;
+            hi += d;
+        }
+        let (lo, hi, step) = nice_range(lo, hi, 6);
+        (lo, hi, linear_ticks(lo, hi, step))
+    }
+
+    /// The `<svg>` element, title, description, background and clip paths.
+    fn draw_canvas(&self, s: &mut String, l: &Layout) {
+        let (w, h) = (l.width, l.height);
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{FONT}" font-size="12">"#
+        );
+        let _ = writeln!(s, "<title>{}</title>", escape(&self.title));
+        if !self.subtitle.is_empty() {
+            let _ = writeln!(s, "<desc>{}</desc>", escape(&self.subtitle));
+        }
+        let _ = writeln!(
+            s,
+            r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#
+        );
+        let _ = write!(
+            s,
+            r#"<defs><clipPath id="plot-area"><rect x="{}" y="{}" width="{:.2}" height="{:.2}"/></clipPath>"#,
+            l.px0,
+            l.py0,
+            l.px1 - l.px0,
+            l.py1 - l.py0
+        );
+        if let Some((a, b)) = l.side {
+            let _ = write!(
+                s,
+                r#"<clipPath id="side-area"><rect x="{a:.2}" y="{}" width="{:.2}" height="{:.2}"/></clipPath>"#,
+                l.py0,
+                b - a,
+                l.py1 - l.py0
+            );
+        }
+        let _ = writeln!(s, "</defs>");
+    }
+
+    /// Grid lines, tick marks and tick labels (the side panel shares the
+    /// horizontal grid lines, not the x ticks).
+    fn draw_grid(&self, s: &mut String, l: &Layout) {
+        let xs: Vec<&(f64, String)> = l.x_ticks.iter().filter(|t| l.x_visible(t.0)).collect();
+        let (py0, py1) = (l.py0, l.py1);
+        let _ = writeln!(s, r##"<g stroke="#e0e0e0" stroke-width="1">"##);
+        for (a, _) in &xs {
+            let x = l.sxa(*a);
             let _ = writeln!(
                 s,
-                r#"<line x1="{px0}" y1="{y:.2}" x2="{px1}" y2="{y:.2}"/>"#
+                r#"<line x1="{x:.2}" y1="{py0}" x2="{x:.2}" y2="{py1}"/>"#
             );
+        }
+        for (y, _) in &l.y_ticks {
+            let y = l.sy(*y);
+            let _ = writeln!(
+                s,
+                r#"<line x1="{}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}"/>"#,
+                l.px0, l.px1
+            );
+            if let Some((a, b)) = l.side {
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{a:.2}" y1="{y:.2}" x2="{b:.2}" y2="{y:.2}"/>"#
+                );
+            }
         }
         let _ = writeln!(s, "</g>");
         let _ = writeln!(s, r##"<g stroke="#333" stroke-width="1">"##);
-        for (a, _) in &x_ticks {
-            let x = sxa(*a);
-            if x >= px0 - 0.5 && x <= px1 + 0.5 {
-                let _ = writeln!(
-                    s,
-                    r#"<line x1="{x:.2}" y1="{py1}" x2="{x:.2}" y2="{:.2}"/>"#,
-                    py1 + 5.0
-                );
-            }
-        }
-        for (y, _) in &y_ticks {
-            let y = sy(*y);
+        for (a, _) in &xs {
+            let x = l.sxa(*a);
             let _ = writeln!(
                 s,
-                r#"<line x1="{:.2}" y1="{y:.2}" x2="{px0}" y2="{y:.2}"/>"#,
-                px0 - 5.0
+                r#"<line x1="{x:.2}" y1="{py1}" x2="{x:.2}" y2="{:.2}"/>"#,
+                py1 + 5.0
+            );
+        }
+        for (y, _) in &l.y_ticks {
+            let y = l.sy(*y);
+            let _ = writeln!(
+                s,
+                r#"<line x1="{:.2}" y1="{y:.2}" x2="{}" y2="{y:.2}"/>"#,
+                l.px0 - 5.0,
+                l.px0
             );
         }
         let _ = writeln!(s, "</g>");
         let _ = writeln!(s, r##"<g fill="#333" text-anchor="middle">"##);
-        for (a, label) in &x_ticks {
-            let x = sxa(*a);
-            if x >= px0 - 0.5 && x <= px1 + 0.5 {
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{x:.2}" y="{:.2}">{}</text>"#,
-                    py1 + 19.0,
-                    escape(label)
-                );
-            }
-        }
-        let _ = writeln!(s, "</g>");
-        let _ = writeln!(s, r##"<g fill="#333" text-anchor="end">"##);
-        for (y, label) in &y_ticks {
+        for (a, label) in &xs {
             let _ = writeln!(
                 s,
                 r#"<text x="{:.2}" y="{:.2}">{}</text>"#,
-                px0 - 8.0,
-                sy(*y) + 4.0,
+                l.sxa(*a),
+                py1 + 19.0,
                 escape(label)
             );
         }
         let _ = writeln!(s, "</g>");
+        let _ = writeln!(s, r##"<g fill="#333" text-anchor="end">"##);
+        for (y, label) in &l.y_ticks {
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.2}" y="{:.2}">{}</text>"#,
+                l.px0 - 8.0,
+                l.sy(*y) + 4.0,
+                escape(label)
+            );
+        }
+        let _ = writeln!(s, "</g>");
+    }
 
-        // Frame, title and axis labels.
+    /// Frames, title, subtitle, axis labels and the side panel's label.
+    fn draw_labels(&self, s: &mut String, l: &Layout) {
+        let frame = |s: &mut String, a: f64, b: f64| {
+            let _ = writeln!(
+                s,
+                r##"<rect x="{a:.2}" y="{}" width="{:.2}" height="{:.2}" fill="none" stroke="#333" stroke-width="1"/>"##,
+                l.py0,
+                b - a,
+                l.py1 - l.py0
+            );
+        };
+        frame(s, l.px0, l.px1);
+        let mid = (l.px0 + l.side.map_or(l.px1, |p| p.1)) / 2.0;
+        let title_y = if self.subtitle.is_empty() {
+            TOP - 20.0
+        } else {
+            TOP - 26.0
+        };
         let _ = writeln!(
             s,
-            r##"<rect x="{px0}" y="{py0}" width="{:.2}" height="{:.2}" fill="none" stroke="#333" stroke-width="1"/>"##,
-            px1 - px0,
-            py1 - py0
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.2}" y="{:.2}" text-anchor="middle" font-size="16" font-weight="bold">{}</text>"#,
-            (px0 + px1) / 2.0,
-            TOP - 20.0,
+            r#"<text x="{mid:.2}" y="{title_y:.2}" text-anchor="middle" font-size="16" font-weight="bold">{}</text>"#,
             escape(&self.title)
         );
+        if !self.subtitle.is_empty() {
+            let _ = writeln!(
+                s,
+                r##"<text x="{mid:.2}" y="{:.2}" text-anchor="middle" font-size="12" fill="#444">{}</text>"##,
+                title_y + 18.0,
+                escape(&self.subtitle)
+            );
+        }
         let _ = writeln!(
             s,
             r#"<text x="{:.2}" y="{:.2}" text-anchor="middle" font-size="13">{}</text>"#,
-            (px0 + px1) / 2.0,
-            HEIGHT - 18.0,
+            (l.px0 + l.px1) / 2.0,
+            l.height - 18.0,
             escape(&self.x_label)
         );
         let _ = writeln!(
             s,
             r#"<text transform="translate({:.2} {:.2}) rotate(-90)" text-anchor="middle" font-size="13">{}</text>"#,
             20.0,
-            (py0 + py1) / 2.0,
+            (l.py0 + l.py1) / 2.0,
             escape(&self.y_label)
         );
+        if let (Some((a, b)), Some(label)) = (l.side, &self.side_label) {
+            frame(s, a, b);
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.2}" y="{:.2}" text-anchor="middle" fill="#333">{}</text>"##,
+                (a + b) / 2.0,
+                l.py1 + 19.0,
+                escape(label)
+            );
+        }
+    }
 
-        // Series: spread first (under every line), then lines and markers.
+    /// The spreads (under every line), then the lines and markers.
+    fn draw_series(&self, s: &mut String, l: &Layout, series: &[Vec<(f64, f64, f64)>]) {
         let n = series.len();
         let nudge = |i: usize| {
             if self.spread == Spread::Bars && n > 1 {
@@ -315,110 +494,133 @@ impl LinePlot {
         };
         let _ = writeln!(s, r#"<g clip-path="url(#plot-area)">"#);
         for (i, pts) in series.iter().enumerate() {
-            let colour = PALETTE[i % PALETTE.len()];
-            let dx = nudge(i);
-            match self.spread {
-                Spread::Band if pts.len() > 1 => {
-                    let mut poly = String::new();
-                    for &(x, m, sd) in pts.iter() {
-                        let _ = write!(poly, "{:.2},{:.2} ", sx(x), sy(m + sd));
-                    }
-                    for &(x, m, sd) in pts.iter().rev() {
-                        let _ = write!(poly, "{:.2},{:.2} ", sx(x), sy(m - sd));
-                    }
-                    let _ = writeln!(
-                        s,
-                        r#"<polygon points="{}" fill="{colour}" fill-opacity="0.18" stroke="none"/>"#,
-                        poly.trim_end()
-                    );
-                }
-                Spread::Band | Spread::Bars => {
-                    let _ = writeln!(s, r#"<g stroke="{colour}" stroke-width="1.5">"#);
-                    for &(x, m, sd) in pts {
-                        if sd <= 0.0 {
-                            continue;
-                        }
-                        let (x, y0, y1) = (sx(x) + dx, sy(m - sd), sy(m + sd));
-                        let _ = writeln!(
-                            s,
-                            r#"<line x1="{x:.2}" y1="{y0:.2}" x2="{x:.2}" y2="{y1:.2}"/>"#
-                        );
-                        for y in [y0, y1] {
-                            let _ = writeln!(
-                                s,
-                                r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}"/>"#,
-                                x - 4.0,
-                                x + 4.0
-                            );
-                        }
-                    }
-                    let _ = writeln!(s, "</g>");
-                }
-                Spread::None => {}
-            }
+            self.draw_spread(s, l, PALETTE[i % PALETTE.len()], pts, nudge(i));
         }
         for (i, pts) in series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
-            let dx = nudge(i);
+            let (dx, dashed) = (nudge(i), self.series[i].dashed);
             let _ = writeln!(s, r#"<g><title>{}</title>"#, escape(&self.series[i].name));
             if pts.len() > 1 {
                 let line: Vec<String> = pts
                     .iter()
-                    .map(|&(x, m, _)| format!("{:.2},{:.2}", sx(x) + dx, sy(m)))
+                    .map(|&(x, m, _)| format!("{:.2},{:.2}", l.sx(x) + dx, l.sy(m)))
                     .collect();
                 let _ = writeln!(
                     s,
-                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>"#,
-                    line.join(" ")
+                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"{}/>"#,
+                    line.join(" "),
+                    dash(dashed, DASH_LINE)
                 );
             }
             for &(x, m, _) in pts {
-                let _ = writeln!(
-                    s,
-                    r#"<circle cx="{:.2}" cy="{:.2}" r="3.5" fill="{colour}" stroke="white" stroke-width="1"/>"#,
-                    sx(x) + dx,
-                    sy(m)
-                );
+                marker(s, l.sx(x) + dx, l.sy(m), colour, dashed);
             }
             let _ = writeln!(s, "</g>");
         }
         let _ = writeln!(s, "</g>");
+    }
 
-        // Legend, right of the plot.
-        if !self.series.is_empty() {
-            let lx = px1 + 16.0;
-            let row = 20.0;
-            let lh = row * self.series.len() as f64 + 12.0;
-            let _ = writeln!(
-                s,
-                r##"<rect x="{lx:.2}" y="{py0}" width="{:.2}" height="{lh:.2}" fill="white" stroke="#bbb" stroke-width="1" rx="3"/>"##,
-                legend_w - 8.0
-            );
-            for (i, series) in self.series.iter().enumerate() {
-                let colour = PALETTE[i % PALETTE.len()];
-                let y = py0 + 16.0 + row * i as f64;
+    /// One series' ±std: a band, or error bars nudged by `dx` pixels.
+    fn draw_spread(
+        &self,
+        s: &mut String,
+        l: &Layout,
+        colour: &str,
+        pts: &[(f64, f64, f64)],
+        dx: f64,
+    ) {
+        match self.spread {
+            Spread::Band if pts.len() > 1 => {
+                let mut poly = String::new();
+                for &(x, m, sd) in pts.iter() {
+                    let _ = write!(poly, "{:.2},{:.2} ", l.sx(x), l.sy(m + sd));
+                }
+                for &(x, m, sd) in pts.iter().rev() {
+                    let _ = write!(poly, "{:.2},{:.2} ", l.sx(x), l.sy(m - sd));
+                }
                 let _ = writeln!(
                     s,
-                    r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="{colour}" stroke-width="2"/>"#,
-                    lx + 8.0,
-                    lx + 30.0
-                );
-                let _ = writeln!(
-                    s,
-                    r#"<circle cx="{:.2}" cy="{y:.2}" r="3.5" fill="{colour}" stroke="white" stroke-width="1"/>"#,
-                    lx + 19.0
-                );
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{:.2}" y="{:.2}" font-size="13">{}</text>"#,
-                    lx + 38.0,
-                    y + 4.5,
-                    escape(&series.name)
+                    r#"<polygon points="{}" fill="{colour}" fill-opacity="0.18" stroke="none"/>"#,
+                    poly.trim_end()
                 );
             }
+            Spread::Band | Spread::Bars => {
+                let _ = writeln!(s, r#"<g stroke="{colour}" stroke-width="1.5">"#);
+                for &(x, m, sd) in pts {
+                    error_bar(s, l.sx(x) + dx, l.sy(m - sd), l.sy(m + sd), 4.0);
+                }
+                let _ = writeln!(s, "</g>");
+            }
+            Spread::None => {}
         }
-        s.push_str("</svg>\n");
-        s
+    }
+
+    /// The side panel's marks: per series, a short horizontal mark at the
+    /// mean in its own slot, over a ±std bar.
+    fn draw_side(&self, s: &mut String, l: &Layout) {
+        let Some((a, _)) = l.side else { return };
+        let _ = writeln!(s, r#"<g clip-path="url(#side-area)">"#);
+        for (slot, (i, m, sd)) in self.side_values().into_iter().enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            let series = &self.series[i];
+            let x = a + SIDE_PAD + SIDE_SLOT * (slot as f64 + 0.5);
+            let _ = writeln!(
+                s,
+                r#"<g stroke="{colour}"><title>{}: {m:.3} ± {sd:.3}</title>"#,
+                escape(&series.name)
+            );
+            let _ = writeln!(s, r#"<g stroke-width="1.2">"#);
+            error_bar(s, x, l.sy(m - sd), l.sy(m + sd), 3.0);
+            let _ = writeln!(s, "</g>");
+            let half = SIDE_SLOT / 2.0 - 1.5;
+            let y = l.sy(m);
+            let _ = writeln!(
+                s,
+                r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke-width="3"{}/>"#,
+                x - half,
+                x + half,
+                dash(series.dashed, DASH_MARK)
+            );
+            let _ = writeln!(s, "</g>");
+        }
+        let _ = writeln!(s, "</g>");
+    }
+
+    /// The legend, right of the plot: one row per series (shorter rows when
+    /// many series would not fit).
+    fn draw_legend(&self, s: &mut String, l: &Layout) {
+        if self.series.is_empty() {
+            return;
+        }
+        let lx = l.side.map_or(l.px1, |p| p.1) + 16.0;
+        let n = self.series.len() as f64;
+        let row = ((l.py1 - l.py0 - 12.0) / n).clamp(12.0, 20.0);
+        let _ = writeln!(
+            s,
+            r##"<rect x="{lx:.2}" y="{}" width="{:.2}" height="{:.2}" fill="white" stroke="#bbb" stroke-width="1" rx="3"/>"##,
+            l.py0,
+            l.legend_w - 8.0,
+            row * n + 12.0
+        );
+        for (i, series) in self.series.iter().enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            let y = l.py0 + 6.0 + row * (i as f64 + 0.5);
+            let _ = writeln!(
+                s,
+                r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="{colour}" stroke-width="2"{}/>"#,
+                lx + 8.0,
+                lx + 30.0,
+                dash(series.dashed, DASH_LEGEND)
+            );
+            marker(s, lx + 19.0, y, colour, series.dashed);
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.2}" y="{:.2}" font-size="13">{}</text>"#,
+                lx + 38.0,
+                y + 4.5,
+                escape(&series.name)
+            );
+        }
     }
 
     /// The drawable points of a series, sorted by x.
@@ -430,6 +632,48 @@ impl LinePlot {
             .collect();
         p.sort_by(|a, b| a.0.total_cmp(&b.0));
         p
+    }
+}
+
+/// ` stroke-dasharray="…"` when `dashed`, else nothing.
+fn dash(dashed: bool, pattern: &str) -> String {
+    if dashed {
+        format!(r#" stroke-dasharray="{pattern}""#)
+    } else {
+        String::new()
+    }
+}
+
+/// A marker: a filled circle, or a hollow one for a dashed series.
+fn marker(s: &mut String, x: f64, y: f64, colour: &str, hollow: bool) {
+    let (fill, stroke, width) = if hollow {
+        ("white", colour, 1.5)
+    } else {
+        (colour, "white", 1.0)
+    };
+    let _ = writeln!(
+        s,
+        r#"<circle cx="{x:.2}" cy="{y:.2}" r="3.5" fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>"#
+    );
+}
+
+/// A vertical bar from `y0` to `y1` at `x` with caps `cap` pixels either
+/// side (stroke from the enclosing group); nothing when it has no length.
+fn error_bar(s: &mut String, x: f64, y0: f64, y1: f64, cap: f64) {
+    if (y0 - y1).abs() < 1e-9 {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        r#"<line x1="{x:.2}" y1="{y0:.2}" x2="{x:.2}" y2="{y1:.2}"/>"#
+    );
+    for y in [y0, y1] {
+        let _ = writeln!(
+            s,
+            r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}"/>"#,
+            x - cap,
+            x + cap
+        );
     }
 }
 
@@ -671,6 +915,15 @@ mod tests {
         band.x_tick_labels = None;
         band.y_range = Some((0.0, 1.0));
         band.write(&dir.join("plot-example-band.svg")).unwrap();
+        let mut side = example();
+        side.subtitle = "points: mean; bars: ±1 std".into();
+        side.side_label = Some("all data".into());
+        side.series[2].dashed = true;
+        for s in &mut side.series {
+            let (_, m, sd) = s.points.pop().unwrap();
+            s.side = Some((m, sd));
+        }
+        side.write(&dir.join("plot-example-side.svg")).unwrap();
     }
 
     #[test]
@@ -699,6 +952,69 @@ mod tests {
         let svg = p.to_svg();
         balanced(&svg).unwrap();
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+    }
+
+    #[test]
+    fn side_panel_subtitle_and_dashed_series() {
+        let mut p = example();
+        p.subtitle = "points: mean over seeds; bars: ±1 sample std".into();
+        p.side_label = Some("all data".into());
+        p.x_tick_labels.as_mut().unwrap().pop();
+        for (i, s) in p.series.iter_mut().enumerate() {
+            s.points.pop();
+            s.side = Some((0.9 + 0.01 * i as f64, 0.01));
+        }
+        p.series[2].dashed = true;
+        // A side value far outside the points widens the y range.
+        p.series[1].side = Some((1.5, 0.0));
+        let svg = p.to_svg();
+        balanced(&svg).unwrap();
+        assert!(svg.contains(">all data</text>") && !svg.contains(">full</text>"));
+        assert!(svg.contains("<desc>points: mean over seeds; bars: ±1 sample std</desc>"));
+        assert!(svg.contains(r#"clipPath id="side-area""#));
+        assert!(svg.contains(r#"stroke-dasharray="7 4""#), "dashed line");
+        assert!(
+            svg.contains(r#"stroke-dasharray="4 2""#),
+            "dashed side mark"
+        );
+        assert!(svg.contains("fine-tuned, single task: 1.500 ± 0.000"));
+        assert!(svg.contains(">1.6</text>"), "y axis covers the side value");
+        // Wider than without the panel; without a label, no panel.
+        let width = |svg: &str| -> f64 {
+            let w = svg.split("width=\"").nth(1).unwrap();
+            w[..w.find('"').unwrap()].parse().unwrap()
+        };
+        assert!(width(&svg) > WIDTH);
+        p.side_label = None;
+        let plain = p.to_svg();
+        assert!(!plain.contains("side-area") && !plain.contains(">all data<"));
+        assert_eq!(width(&plain), WIDTH);
+    }
+
+    #[test]
+    fn legend_fits_many_series() {
+        let mut p = example();
+        p.subtitle = "sub".into();
+        p.series = (0..24)
+            .map(|i| {
+                Series::new(
+                    format!("series {i}"),
+                    vec![(8.0, 0.5, 0.1), (64.0, 0.6, 0.1)],
+                )
+            })
+            .collect();
+        let svg = p.to_svg();
+        balanced(&svg).unwrap();
+        // The legend box ends inside the canvas.
+        let rect = svg
+            .lines()
+            .find(|l| l.contains(r##"stroke="#bbb""##))
+            .unwrap();
+        let attr = |k: &str| -> f64 {
+            let v = rect.split(&format!(" {k}=\"")).nth(1).unwrap();
+            v[..v.find('"').unwrap()].parse().unwrap()
+        };
+        assert!(attr("y") + attr("height") <= HEIGHT + SUBTITLE, "{rect}");
     }
 
     #[test]

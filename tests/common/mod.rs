@@ -16,9 +16,9 @@ pub fn real_encoder() -> &'static minilm::Encoder {
 /// A labelled split of `(text, class index)` rows, tokenized by the real
 /// model's tokenizer.
 #[cfg(feature = "train")]
-pub fn labelled_split(rows: &[(&str, usize)]) -> minilm::train::trainer::Split {
+pub fn labelled_split(rows: &[(&str, usize)]) -> minilm::train::Split {
     let texts: Vec<&str> = rows.iter().map(|r| r.0).collect();
-    minilm::train::trainer::Split::new(
+    minilm::train::Split::new(
         real_encoder().tokenizer(),
         &texts,
         rows.iter().map(|r| r.1).collect(),
