@@ -19,4 +19,5 @@ export PYTHONHASHSEED=0
 cd "$root"
 "$py" "$here/make_embeddings.py"
 "$py" "$here/make_grad_fixture.py"
+"$py" "$here/make_pair_grad_fixture.py"
 echo "regenerate: all fixtures written"
