@@ -9,7 +9,9 @@ use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::sha256::sha256_file;
 use crate::train::checkpoint::{self, Meta};
-use crate::train::experiment::{self, ExperimentConfig, Outcome};
+use crate::train::contrastive::{ContrastiveConfig, HeadFit};
+use crate::train::experiment::{self, ExperimentConfig, Method, Outcome};
+use crate::train::pair_loss::PairLoss;
 use crate::train::predict::predict_probs;
 use crate::train::resume;
 use crate::train::task::Task;
@@ -38,6 +40,19 @@ data (defaults: the files data/fetch.sh writes under --data):
 sampling:
   --shots K|all            training examples per class (16)
   --val-per-class N        validation examples per class (16)
+method:
+  --method NAME            classify: cross-entropy through the heads, the plan's
+                           layers training with them; contrastive: tune the plan's
+                           layers on pairs (SetFit-style), then fit the heads on
+                           the tuned embeddings (classify)
+  --pairs-per-example R    contrastive: pairs per example per epoch, half
+                           same-class, half other-class (20)
+  --stage1-epochs N        contrastive: epochs of pair tuning (10)
+  --pair-loss NAME         contrastive: cosine ((cos − target)², as SetFit) or
+                           supcon (supervised contrastive, τ = 0.07) (cosine)
+  --lr-stage1 X            contrastive: peak encoder learning rate of stage 1 (5e-5)
+  --head-fit NAME          contrastive: logreg (logistic regression, L2 λ = 1/n) or
+                           train (the loop, heads only: --epochs, --lr-heads) (logreg)
 training:
   --plan NAME              frozen|heads|last1|last2|all[,freeze-a|,freeze-b] (last2)
   --epochs N (10)  --max-steps N  --batch-size N per task (16)
@@ -83,6 +98,12 @@ pub(crate) const VALUED: &[&str] = &[
     "clip-norm",
     "loss-weights",
     "seed",
+    "method",
+    "pairs-per-example",
+    "stage1-epochs",
+    "pair-loss",
+    "lr-stage1",
+    "head-fit",
     "config",
     "out",
     "examples",
@@ -240,11 +261,65 @@ pub fn experiment_config(args: &Args, with_shots: bool) -> Result<ExperimentConf
     if let Some(s) = args.parsed("seed")? {
         t.seed = s;
     }
+    cfg.method = method(args)?;
+    let t = &mut cfg.train;
     t.dropout = !args.switch("no-dropout");
     t.cache_prefix = !args.switch("no-cache");
     t.normalize = args.switch("normalize");
     t.quiet = args.switch("quiet");
     Ok(cfg)
+}
+
+/// `--method` and the contrastive options (an error if given without it).
+fn method(args: &Args) -> Result<Method> {
+    const OPTIONS: [&str; 5] = [
+        "pairs-per-example",
+        "stage1-epochs",
+        "pair-loss",
+        "lr-stage1",
+        "head-fit",
+    ];
+    match args.value("method").unwrap_or("classify") {
+        "classify" => match OPTIONS.iter().find(|k| args.value(k).is_some()) {
+            Some(k) => Err(Error::msg(format!("--{k} needs --method contrastive"))),
+            None => Ok(Method::Classify),
+        },
+        "contrastive" => {
+            let mut c = ContrastiveConfig::default();
+            if args.value("pairs-per-example").is_some() {
+                c.pairs_per_example = positive(args, "pairs-per-example")?;
+            }
+            if args.value("stage1-epochs").is_some() {
+                c.epochs = positive(args, "stage1-epochs")?;
+            }
+            if let Some(l) = args.value("pair-loss") {
+                c.loss = PairLoss::parse(l)?;
+            }
+            if let Some(v) = args.parsed::<f32>("lr-stage1")? {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(Error::msg("--lr-stage1 must be a finite number ≥ 0"));
+                }
+                c.lr = v;
+            }
+            if let Some(h) = args.value("head-fit") {
+                c.head_fit = HeadFit::parse(h)?;
+            }
+            c.batch_size = cfg_batch(args)?;
+            Ok(Method::Contrastive(c))
+        }
+        other => Err(Error::msg(format!(
+            "--method: unknown method {other:?} (expected classify or contrastive)"
+        ))),
+    }
+}
+
+/// `--batch-size`, or the default.
+fn cfg_batch(args: &Args) -> Result<usize> {
+    if args.value("batch-size").is_some() {
+        positive(args, "batch-size")
+    } else {
+        Ok(crate::train::trainer::TrainConfig::default().batch_size)
+    }
 }
 
 fn positive(args: &Args, k: &str) -> Result<usize> {
@@ -368,7 +443,7 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     let encoder = Encoder::from_dir(&dir)?;
     let base_sha = sha256_file(&dir.join("model.safetensors"))?;
     let plan = crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
-    let hyper = serde_json::json!({"train": cfg.train.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class});
+    let hyper = serde_json::json!({"train": cfg.train.to_json(), "method": cfg.method.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class});
     let rdir = resume_dir(&out);
     let run_json = serde_json::json!({"args": argv, "base_model_sha256": base_sha});
     let mut control = Control::default();
@@ -434,6 +509,9 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     drop(control);
     // Finished: the resume state has served its purpose.
     let _ = std::fs::remove_dir_all(&rdir);
+    // A contrastive run's heads exist only once stage 2 is done: its
+    // checkpoint is written here, not at its stage-1 epochs.
+    saved |= outcome.report.steps > 0;
     if saved {
         // Rewrite the best checkpoint's metadata with the final evaluation.
         let meta = Meta {

@@ -3,6 +3,7 @@
 //! seen in training, the unseen test splits and the out-of-domain sets.
 //! `minilm train` and `minilm study` are thin layers over this.
 
+use super::contrastive::{train_two_stage, ContrastiveConfig};
 use super::data::{self, Dataset, ReadOptions};
 use super::metrics::Metrics;
 use super::multitask::MultiTaskModel;
@@ -38,6 +39,33 @@ pub struct TaskFiles {
     pub out_of_domain: Vec<PathBuf>,
 }
 
+/// How the model learns from the labelled examples.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Method {
+    /// Cross-entropy through the heads, the plan's layers training with them.
+    Classify,
+    /// Contrastive tuning of the plan's layers on pairs, then the heads
+    /// fitted on the tuned embeddings ([`super::contrastive`]).
+    Contrastive(ContrastiveConfig),
+}
+
+impl Method {
+    /// `classify` or `contrastive`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Classify => "classify",
+            Method::Contrastive(_) => "contrastive",
+        }
+    }
+    /// The method and its settings as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Method::Classify => json!({"name": "classify"}),
+            Method::Contrastive(c) => json!({"name": "contrastive", "contrastive": c.to_json()}),
+        }
+    }
+}
+
 /// The whole experiment's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExperimentConfig {
@@ -53,6 +81,8 @@ pub struct ExperimentConfig {
     pub label_field: String,
     /// The training loop's settings (its seed also draws the samples).
     pub train: TrainConfig,
+    /// Classification or the contrastive method.
+    pub method: Method,
     /// Also score the training sample itself (`seen`); the study, which
     /// reports unseen data only, turns it off.
     pub evaluate_seen: bool,
@@ -86,6 +116,7 @@ impl ExperimentConfig {
             text_field: "text".into(),
             label_field: "label".into(),
             train: TrainConfig::default(),
+            method: Method::Classify,
             evaluate_seen: true,
         }
     }
@@ -329,13 +360,19 @@ pub fn run_prepared_with(
 ) -> Result<Outcome> {
     let mut model = new_model(encoder, [a.spec.clone(), b.spec.clone()], cfg.train.seed)?;
     let data = [a.data.clone(), b.data.clone()];
-    let report = train_with(&mut model, &data, &cfg.train, on_epoch, control)?;
+    let report = match &cfg.method {
+        Method::Classify => train_with(&mut model, &data, &cfg.train, on_epoch, control)?,
+        Method::Contrastive(c) => {
+            train_two_stage(&mut model, &data, &cfg.train, c, on_epoch, control)?
+        }
+    };
     let t0 = Instant::now();
     let mut evaluations = Vec::new();
     let plan = Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
     let first = plan.first_layer();
     // Without a store, evaluation runs the whole encoder (a per-run cache
-    // of a set scored once would not pay).
+    // of a set scored once would not pay). With one, the states below the
+    // plan's first layer are the base model's under either method.
     let mut score = |t: Task, split: &Split| -> Result<Metrics> {
         let classes = &model.spec(t).classes;
         let pred = match control.prefix.as_deref_mut() {

@@ -4,6 +4,7 @@
 pub mod adamw;
 pub mod checkpoint;
 pub mod classify;
+pub mod contrastive;
 pub mod data;
 pub mod experiment;
 pub mod grads;
@@ -12,6 +13,8 @@ pub mod logreg;
 pub mod loss;
 pub mod metrics;
 pub mod multitask;
+pub mod pair_loss;
+pub mod pairs;
 pub mod order;
 pub mod plan;
 pub mod predict;

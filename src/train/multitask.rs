@@ -5,6 +5,7 @@
 use super::grads::Grads;
 use super::group::ParamGroup;
 use super::loss::{cross_entropy_backward, cross_entropy_forward};
+use super::pair_loss::{cosine_loss, supcon_loss, Pair, PairLoss};
 use super::plan::Plan;
 use super::task::{HeadSpec, Task};
 use crate::config::BertConfig;
@@ -91,6 +92,16 @@ pub struct StepOutput {
     pub loss: f64,
     /// Per task, in the order given.
     pub tasks: Vec<TaskLoss>,
+}
+
+/// What the training forward of the encoder keeps for its backward.
+struct Encoded {
+    /// Sentence embeddings `[rows, hidden]` (normalised when `norms` is set).
+    pooled: Vec<f32>,
+    /// Each row's norm before normalisation, when normalised.
+    norms: Option<Vec<f32>>,
+    /// Activations of each layer from the first trainable one up.
+    acts: Vec<LayerActs>,
 }
 
 /// Shared encoder + two task heads, with parameters by tensor name.
@@ -266,6 +277,13 @@ impl MultiTaskModel {
         }
     }
 
+    /// Rebuild both heads from the parameter store (after setting their tensors).
+    pub fn refresh_all_heads(&mut self) {
+        for t in Task::ALL {
+            self.rebuild_head(t);
+        }
+    }
+
     fn rebuild_head(&mut self, t: Task) {
         let s = &self.specs[t.index()];
         self.heads[t.index()] =
@@ -382,29 +400,16 @@ impl MultiTaskModel {
         }
     }
 
-    fn task_step<R: Rng + ?Sized>(
-        &self,
-        tb: &TaskBatch<'_>,
-        plan: &Plan,
-        mode: Mode,
-        rng: &mut R,
-        grads: &mut Grads,
-    ) -> Result<TaskLoss> {
-        let batch = tb.input.batch();
-        let (h, n_layers) = (self.config.hidden_size, self.config.num_layers);
-        let rows = batch.len();
-        if rows == 0 {
-            return Err(Error::msg(format!("task {}: empty batch", tb.task)));
-        }
-        if tb.labels.len() != rows {
-            return Err(Error::msg(format!(
-                "task {}: {} labels for {rows} sequences",
-                tb.task,
-                tb.labels.len()
-            )));
+    /// Check that `input` can enter a run that trains from `plan`'s first
+    /// layer (`what` names the batch in errors).
+    fn check_input(&self, input: &EncoderInput<'_>, plan: &Plan, what: &str) -> Result<()> {
+        let batch = input.batch();
+        let h = self.config.hidden_size;
+        if batch.is_empty() {
+            return Err(Error::msg(format!("{what}: empty batch")));
         }
         let first = plan.first_layer();
-        if let EncoderInput::Hidden { states, layer, .. } = tb.input {
+        if let EncoderInput::Hidden { states, layer, .. } = *input {
             if layer > first {
                 return Err(Error::msg(format!(
                     "hidden states enter layer {layer}, but plan {plan} trains from layer {first}"
@@ -418,45 +423,57 @@ impl MultiTaskModel {
                 )));
             }
         }
-        // Frozen prefix: plain inference. Then the layers that keep activations.
-        let mut x = self.states_at(tb.input, first);
-        let mut acts: Vec<LayerActs> = Vec::with_capacity(n_layers - first);
-        for l in first..n_layers {
+        Ok(())
+    }
+
+    /// Training forward of the encoder: the frozen prefix as plain
+    /// inference, the layers from `plan`'s first trainable one keeping their
+    /// activations, mean pooling, and L2 normalisation when `normalize`.
+    fn encode_train<R: Rng + ?Sized>(
+        &self,
+        input: EncoderInput<'_>,
+        plan: &Plan,
+        mode: Mode,
+        rng: &mut R,
+        normalize: bool,
+    ) -> Encoded {
+        let batch = input.batch();
+        let h = self.config.hidden_size;
+        let first = plan.first_layer();
+        let mut x = self.states_at(input, first);
+        let mut acts = Vec::with_capacity(self.config.num_layers - first);
+        for l in first..self.config.num_layers {
             let dropout = self.layer_dropout(mode, rng);
             let (y, a) = self.bert.layers[l].forward_train(x, batch, dropout);
             x = y;
             acts.push(a);
         }
         let mut pooled = mean_pool(&x, batch, h);
-        drop(x);
-        let norms = self.normalize.then(|| l2_normalize_rows(&mut pooled, h));
-        let head = &self.heads[tb.task.index()];
-        let logits = head.forward(&pooled, rows);
-        let ce = cross_entropy_forward(&logits, head.num_classes(), tb.labels)
-            .map_err(|e| Error::msg(format!("task {}: {e}", tb.task)))?;
-        let result = TaskLoss {
-            task: tb.task,
-            loss: ce.loss,
-            logits,
-        };
-        if plan.is_frozen() {
-            return Ok(result);
+        let norms = normalize.then(|| l2_normalize_rows(&mut pooled, h));
+        Encoded {
+            pooled,
+            norms,
+            acts,
         }
+    }
 
-        // Backward, in mirror order.
-        let mut dlogits = vec![0.0; result.logits.len()];
-        cross_entropy_backward(&ce, tb.labels, 1.0, &mut dlogits);
-        let encoder_trains = first < n_layers;
-        let mut dpooled = encoder_trains.then(|| vec![0.0; rows * h]);
-        let head_grad = if plan.trains_head(tb.task) {
-            grads.head_mut(tb.task)
-        } else {
-            None
-        };
-        head.backward(&pooled, &dlogits, rows, dpooled.as_deref_mut(), head_grad);
-        let Some(mut dpooled) = dpooled else {
-            return Ok(result);
-        };
+    /// Backward of [`MultiTaskModel::encode_train`] from `dpooled` (the
+    /// gradient of the loss with respect to its output), into the gradients
+    /// of the encoder layers `plan` trains.
+    fn encode_backward(
+        &self,
+        batch: &TokenBatch,
+        enc: Encoded,
+        mut dpooled: Vec<f32>,
+        plan: &Plan,
+        grads: &mut Grads,
+    ) {
+        let h = self.config.hidden_size;
+        let Encoded {
+            pooled,
+            norms,
+            mut acts,
+        } = enc;
         if let Some(norms) = &norms {
             let mut d = vec![0.0; dpooled.len()];
             l2_normalize_rows_backward(&pooled, norms, &dpooled, h, &mut d);
@@ -464,7 +481,8 @@ impl MultiTaskModel {
         }
         let mut dx = vec![0.0; batch.tokens() * h];
         mean_pool_backward(&dpooled, batch, h, &mut dx);
-        for l in (first..n_layers).rev() {
+        let first = plan.first_layer();
+        for l in (first..self.config.num_layers).rev() {
             let a = acts.pop().expect("one activation set per layer");
             // The first layer's input gradient is not needed: nothing below trains.
             let mut dprev = (l > first).then(|| vec![0.0; dx.len()]);
@@ -479,7 +497,111 @@ impl MultiTaskModel {
                 dx = d;
             }
         }
+    }
+
+    fn task_step<R: Rng + ?Sized>(
+        &self,
+        tb: &TaskBatch<'_>,
+        plan: &Plan,
+        mode: Mode,
+        rng: &mut R,
+        grads: &mut Grads,
+    ) -> Result<TaskLoss> {
+        let batch = tb.input.batch();
+        let rows = batch.len();
+        self.check_input(&tb.input, plan, &format!("task {}", tb.task))?;
+        if tb.labels.len() != rows {
+            return Err(Error::msg(format!(
+                "task {}: {} labels for {rows} sequences",
+                tb.task,
+                tb.labels.len()
+            )));
+        }
+        let enc = self.encode_train(tb.input, plan, mode, rng, self.normalize);
+        let head = &self.heads[tb.task.index()];
+        let logits = head.forward(&enc.pooled, rows);
+        let ce = cross_entropy_forward(&logits, head.num_classes(), tb.labels)
+            .map_err(|e| Error::msg(format!("task {}: {e}", tb.task)))?;
+        let result = TaskLoss {
+            task: tb.task,
+            loss: ce.loss,
+            logits,
+        };
+        if plan.is_frozen() {
+            return Ok(result);
+        }
+
+        // Backward, in mirror order.
+        let mut dlogits = vec![0.0; result.logits.len()];
+        cross_entropy_backward(&ce, tb.labels, 1.0, &mut dlogits);
+        let encoder_trains = plan.first_layer() < self.config.num_layers;
+        let mut dpooled = encoder_trains.then(|| vec![0.0; rows * self.config.hidden_size]);
+        let head_grad = if plan.trains_head(tb.task) {
+            grads.head_mut(tb.task)
+        } else {
+            None
+        };
+        head.backward(&enc.pooled, &dlogits, rows, dpooled.as_deref_mut(), head_grad);
+        if let Some(dpooled) = dpooled {
+            self.encode_backward(batch, enc, dpooled, plan, grads);
+        }
         Ok(result)
+    }
+
+    /// Contrastive step on one batch of one task: the L2-normalised sentence
+    /// embeddings of `input` (labels `labels`, one per sequence), the pair
+    /// loss `loss` on them (`pairs` for [`PairLoss::Cosine`], every
+    /// same-label row for [`PairLoss::SupCon`]), and its gradients through
+    /// normalisation, pooling and the encoder layers `plan` trains,
+    /// accumulated into `grads` (scaled by `scale`). Returns the loss.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pair_loss_and_grads<R: Rng + ?Sized>(
+        &self,
+        input: EncoderInput<'_>,
+        labels: &[usize],
+        pairs: &[Pair],
+        loss: PairLoss,
+        scale: f32,
+        plan: &Plan,
+        mode: Mode,
+        rng: &mut R,
+        grads: &mut Grads,
+    ) -> Result<f64> {
+        let batch = input.batch();
+        self.check_input(&input, plan, "pair batch")?;
+        if labels.len() != batch.len() {
+            return Err(Error::msg(format!(
+                "pair batch: {} labels for {} sequences",
+                labels.len(),
+                batch.len()
+            )));
+        }
+        let h = self.config.hidden_size;
+        let trains = plan.first_layer() < self.config.num_layers;
+        let enc = self.encode_train(input, plan, mode, rng, true);
+        let mut dz = trains.then(|| vec![0.0f32; enc.pooled.len()]);
+        let value = match loss {
+            PairLoss::Cosine => cosine_loss(&enc.pooled, h, pairs, scale, dz.as_deref_mut())?,
+            PairLoss::SupCon { temperature } => {
+                supcon_loss(&enc.pooled, h, labels, temperature, scale, dz.as_deref_mut())?
+            }
+        };
+        if let Some(dz) = dz {
+            self.encode_backward(batch, enc, dz, plan, grads);
+        }
+        Ok(value)
+    }
+
+    /// L2-normalised sentence embeddings `[sequences, hidden]` of `input`
+    /// (evaluation mode), whatever the model's `normalize` setting.
+    pub fn embed_input(&self, input: EncoderInput<'_>) -> Vec<f32> {
+        let x = self.states_at(input, self.config.num_layers);
+        let h = self.config.hidden_size;
+        let mut pooled = mean_pool(&x, input.batch(), h);
+        for row in pooled.chunks_mut(h) {
+            crate::model::pooling::l2_normalize(row);
+        }
+        pooled
     }
 
     /// Head parameters as a store (`head_a.*`, `head_b.*`), e.g. for a checkpoint.

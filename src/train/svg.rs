@@ -234,7 +234,9 @@ impl LinePlot {
             SUBTITLE
         };
         let px1 = width - 24.0 - legend_w - if side_w > 0.0 { side_w + SIDE_GAP } else { 0.0 };
-        let (xmin, xmax, x_ticks) = self.x_domain(series);
+        // Error bars nudged apart must stay inside the frame.
+        let edge = self.max_nudge(series.len()) + 8.0;
+        let (xmin, xmax, x_ticks) = self.x_domain(series, edge / (px1 - LEFT));
         let (ymin, ymax, y_ticks) = self.y_domain(series);
         Layout {
             width,
@@ -255,8 +257,25 @@ impl LinePlot {
         }
     }
 
+    /// How far (pixels) series are nudged sideways at most: error bars of
+    /// `n` series at one x are spread 5 px apart.
+    fn max_nudge(&self, n: usize) -> f64 {
+        if self.spread == Spread::Bars && n > 1 {
+            (n - 1) as f64 / 2.0 * 5.0
+        } else {
+            0.0
+        }
+    }
+
     /// The x domain in axis units (log10 x on a log axis) and its ticks.
-    fn x_domain(&self, series: &[Vec<(f64, f64, f64)>]) -> (f64, f64, Vec<(f64, String)>) {
+    /// On a log or labelled axis the end points are kept off the frame by
+    /// 5 % of the range, or by `edge` (a fraction of the panel's width) if
+    /// more.
+    fn x_domain(
+        &self,
+        series: &[Vec<(f64, f64, f64)>],
+        edge: f64,
+    ) -> (f64, f64, Vec<(f64, String)>) {
         let tx = |x: f64| if self.x_log { x.log10() } else { x };
         let labelled: Vec<(f64, String)> = self
             .x_tick_labels
@@ -284,8 +303,9 @@ impl LinePlot {
             }
         };
         if self.x_log || self.x_tick_labels.is_some() {
-            // Keep the end points off the frame.
-            let pad = 0.05 * (xmax - xmin);
+            // Keep the end points off the frame: pad / (range + 2 pad) ≥ edge.
+            let edge = edge.clamp(0.0, 0.4);
+            let pad = (0.05f64).max(edge / (1.0 - 2.0 * edge)) * (xmax - xmin);
             xmin -= pad;
             xmax += pad;
         }
@@ -484,10 +504,10 @@ impl LinePlot {
 
     /// The spreads (under every line), then the lines and markers.
     fn draw_series(&self, s: &mut String, l: &Layout, series: &[Vec<(f64, f64, f64)>]) {
-        let n = series.len();
+        let half = self.max_nudge(series.len());
         let nudge = |i: usize| {
-            if self.spread == Spread::Bars && n > 1 {
-                (i as f64 - (n - 1) as f64 / 2.0) * 5.0
+            if half > 0.0 {
+                i as f64 * 5.0 - half
             } else {
                 0.0
             }
