@@ -362,23 +362,12 @@ fn last2_matches_autograd() {
     check_fixture(&path);
 }
 
-/// Plan `all` (every layer trains): checks the tensors the file stores
-/// (`grad_all.safetensors`, or the subset file when the full one was too big).
+/// Plan `all` (every layer trains): checks the tensors the committed subset
+/// file stores (the full file would be ~43 MB). A missing file fails.
 #[test]
 fn all_matches_autograd() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let found: Vec<PathBuf> = ["grad_all.safetensors", "grad_all_subset.safetensors"]
-        .iter()
-        .map(|f| dir.join(f))
-        .filter(|p| p.exists())
-        .collect();
-    if found.is_empty() {
-        eprintln!("no grad_all*.safetensors fixture: skipped");
-        return;
-    }
-    for p in found {
-        check_fixture(&p);
-    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grad_all_subset.safetensors");
+    check_fixture(&path);
 }
 
 /// The real model's step, dropout on, gives the same bits on 1 and 2 threads
