@@ -366,7 +366,8 @@ fn last2_matches_autograd() {
 /// file stores (the full file would be ~43 MB). A missing file fails.
 #[test]
 fn all_matches_autograd() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grad_all_subset.safetensors");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grad_all_subset.safetensors");
     check_fixture(&path);
 }
 

@@ -49,11 +49,17 @@ fn load() -> Fixture {
         let shape = v.shape().to_vec();
         match v.dtype() {
             Dtype::F32 => {
-                let d = v.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap()));
+                let d = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()));
                 f32s.insert(name, (shape, d.collect()));
             }
             Dtype::I64 => {
-                let d = v.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()));
+                let d = v
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()));
                 i64s.insert(name, (shape, d.collect()));
             }
             other => panic!("fixture tensor {name}: unexpected dtype {other:?}"),
@@ -64,10 +70,16 @@ fn load() -> Fixture {
 
 impl Fixture {
     fn f32(&self, n: &str) -> &[f32] {
-        &self.f32s.get(n).unwrap_or_else(|| panic!("fixture has no {n}")).1
+        &self
+            .f32s
+            .get(n)
+            .unwrap_or_else(|| panic!("fixture has no {n}"))
+            .1
     }
     fn i64(&self, n: &str) -> &(Vec<usize>, Vec<i64>) {
-        self.i64s.get(n).unwrap_or_else(|| panic!("fixture has no {n}"))
+        self.i64s
+            .get(n)
+            .unwrap_or_else(|| panic!("fixture has no {n}"))
     }
     /// The padded sentences as one padding-free batch.
     fn batch(&self, enc: &Encoder) -> TokenBatch {
@@ -82,7 +94,11 @@ impl Fixture {
                 (cut(ids), cut(types))
             })
             .collect();
-        TokenBatch::new(seqs.iter().map(|(a, t)| (a.as_slice(), t.as_slice())), enc.config()).unwrap()
+        TokenBatch::new(
+            seqs.iter().map(|(a, t)| (a.as_slice(), t.as_slice())),
+            enc.config(),
+        )
+        .unwrap()
     }
     fn labels(&self) -> Vec<usize> {
         self.i64("labels").1.iter().map(|&v| v as usize).collect()
@@ -91,7 +107,11 @@ impl Fixture {
         let idx = &self.i64("pairs").1;
         idx.chunks(2)
             .zip(self.f32("targets"))
-            .map(|(ab, &target)| Pair { a: ab[0] as usize, b: ab[1] as usize, target })
+            .map(|(ab, &target)| Pair {
+                a: ab[0] as usize,
+                b: ab[1] as usize,
+                target,
+            })
             .collect()
     }
 }
@@ -164,19 +184,29 @@ fn check(loss: PairLoss, key: &str, prefix: &str) {
             let Some(g) = grads.get(name) else {
                 // Stored for a layer this plan does not train.
                 let layer: usize = name.split('.').nth(2).unwrap().parse().unwrap();
-                assert!(!plan.trains_layer(layer), "{plan_name}: no gradient for {name}");
+                assert!(
+                    !plan.trains_layer(layer),
+                    "{plan_name}: no gradient for {name}"
+                );
                 continue;
             };
             let r = ratio(&g.data, want);
             println!("{plan_name:<6} {name:<52} tolerance ratio {r:.3}");
-            assert!(r <= 1.0, "{plan_name}: {name} outside tolerance (ratio {r:.3})");
+            assert!(
+                r <= 1.0,
+                "{plan_name}: {name} outside tolerance (ratio {r:.3})"
+            );
             here += 1;
         }
         assert!(here > 0, "{plan_name}: no stored gradient checked");
         checked += here;
     }
     // last1: 12 tensors of layer 5; last2: + 4 of layer 4; all: + 3 of layer 0.
-    assert_eq!(checked, 12 + 16 + 19, "stored gradients checked over the three plans");
+    assert_eq!(
+        checked,
+        12 + 16 + 19,
+        "stored gradients checked over the three plans"
+    );
 }
 
 #[test]
@@ -208,13 +238,18 @@ fn finite_difference(f: &dyn Fn(&[f32], Option<&mut [f32]>) -> f64, z: &[f32]) {
         let err = (numeric - analytic[i] as f64).abs() / (1e-3 + numeric.abs());
         worst = worst.max(err);
     }
-    assert!(worst < 2e-3, "finite differences disagree: worst relative error {worst:.2e}");
+    assert!(
+        worst < 2e-3,
+        "finite differences disagree: worst relative error {worst:.2e}"
+    );
 }
 
 fn random_unit_rows(rows: usize, dim: usize, seed: u64) -> Vec<f32> {
     use rand::RngExt;
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut z: Vec<f32> = (0..rows * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let mut z: Vec<f32> = (0..rows * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
     for r in z.chunks_mut(dim) {
         let n = r.iter().map(|a| a * a).sum::<f32>().sqrt();
         r.iter_mut().for_each(|a| *a /= n);
@@ -226,11 +261,31 @@ fn random_unit_rows(rows: usize, dim: usize, seed: u64) -> Vec<f32> {
 fn cosine_loss_gradient_by_finite_differences() {
     let z = random_unit_rows(5, 6, 1);
     let pairs = [
-        Pair { a: 0, b: 1, target: 1.0 },
-        Pair { a: 0, b: 2, target: 0.0 },
-        Pair { a: 3, b: 4, target: 1.0 },
-        Pair { a: 3, b: 4, target: 1.0 },
-        Pair { a: 2, b: 2, target: 1.0 },
+        Pair {
+            a: 0,
+            b: 1,
+            target: 1.0,
+        },
+        Pair {
+            a: 0,
+            b: 2,
+            target: 0.0,
+        },
+        Pair {
+            a: 3,
+            b: 4,
+            target: 1.0,
+        },
+        Pair {
+            a: 3,
+            b: 4,
+            target: 1.0,
+        },
+        Pair {
+            a: 2,
+            b: 2,
+            target: 1.0,
+        },
     ];
     finite_difference(&|z, dz| cosine_loss(z, 6, &pairs, 1.0, dz).unwrap(), &z);
 }
@@ -240,7 +295,10 @@ fn supcon_loss_gradient_by_finite_differences() {
     let z = random_unit_rows(6, 5, 2);
     let labels = [0, 1, 0, 2, 1, 2];
     // A mild temperature keeps the f32 central differences well conditioned.
-    finite_difference(&|z, dz| supcon_loss(z, 5, &labels, 0.5, 1.0, dz).unwrap(), &z);
+    finite_difference(
+        &|z, dz| supcon_loss(z, 5, &labels, 0.5, 1.0, dz).unwrap(),
+        &z,
+    );
     // An anchor without a positive is left out, not a NaN.
     let lone = [0, 1, 0, 2, 1, 1];
     finite_difference(&|z, dz| supcon_loss(z, 5, &lone, 0.5, 1.0, dz).unwrap(), &z);

@@ -30,6 +30,8 @@ fn study(dir: &Path, extra: &[&str]) -> std::process::Output {
         b,
         "--plans",
         "heads,last1",
+        "--contrastive-plans",
+        "last1",
         "--shots",
         "2",
         "--seeds",
@@ -67,9 +69,9 @@ fn study_writes_resumes_and_keeps_runs_made_with_other_settings() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // 2 plans + the baseline, 2 seeds.
+    // 2 plans + the baseline + 2 contrastive rows (heads trained, logreg), 2 seeds.
     let first = runs(&dir);
-    assert_eq!(first.len(), 6);
+    assert_eq!(first.len(), 10);
     for r in &first {
         for k in ["test_accuracy", "test_macro_f1"] {
             for x in r[k].as_array().unwrap() {
@@ -84,6 +86,8 @@ fn study_writes_resumes_and_keeps_runs_made_with_other_settings() {
         "| heads | 2 | 2 |",
         "| last1 | 2 | 2 |",
         "| logreg | 2 | 2 |",
+        "| contrastive-last1/heads | 2 | 2 |",
+        "| contrastive-last1/logreg | 2 | 2 |",
         "Over the whole grid",
     ] {
         assert!(md.contains(needle), "report lacks {needle:?}:\n{md}");
@@ -133,7 +137,7 @@ fn study_writes_resumes_and_keeps_runs_made_with_other_settings() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(runs(&dir).len(), 6);
+    assert_eq!(runs(&dir).len(), 10);
     let text = std::fs::read_to_string(dir.join("runs.json")).unwrap();
     assert!(
         text.contains("10.748981202000001"),

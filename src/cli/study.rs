@@ -6,16 +6,22 @@ use super::train::experiment_config;
 use super::{apply_threads, model_dir};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
+use crate::train::contrastive::ContrastiveConfig;
+use crate::train::experiment::{ExperimentConfig, Method};
 use crate::train::study::{self, StudyConfig};
 use std::path::PathBuf;
 
-const HELP: &str = "usage: minilm study [--plans LIST] [--shots LIST] [--seeds LIST] [--full-epochs N] [--no-baseline] [--report-only]
+const HELP: &str = "usage: minilm study [--plans LIST] [--contrastive-plans LIST] [--shots LIST] [--seeds LIST] [--full-epochs N] [--no-baseline] [--report-only]
                     [--report FILE] [--results FILE] [--plots DIR] [train options…]
 
 Trains every plan at every shots-per-class and seed, evaluates on the test and
 out-of-domain sets, fits the logistic-regression baseline on the same samples,
 and writes mean ± std tables, SVG plots and statements about the original
-claims. Defaults: --plans heads,last1,last2,all --shots 8,16,64,all
+claims. --contrastive-plans adds the contrastive method on those plans,
+two rows each (heads trained, or logistic regression; one stage-1 tuning
+shared), with the contrastive options of `minilm train` (--method
+contrastive --pair-loss … to change them). Defaults: --plans
+heads,last1,last2,all --contrastive-plans last2,all --shots 8,16,64,all
 --seeds 0,1,2,3,4 --full-epochs 1 --report docs/results.md
 --results docs/study/runs.json --plots docs/study. Resumable: runs already in
 the results file (same settings) are skipped; --report-only writes the
@@ -26,6 +32,7 @@ report from the runs finished so far. Training options are those of
 pub fn run(argv: &[String]) -> Result<()> {
     let mut valued: Vec<&str> = vec![
         "plans",
+        "contrastive-plans",
         "seeds",
         "full-epochs",
         "report",
@@ -75,8 +82,16 @@ pub fn run(argv: &[String]) -> Result<()> {
         })
         .collect::<Result<Vec<u64>>>()?;
     let cfg = StudyConfig {
-        base,
+        base: ExperimentConfig {
+            method: Method::Classify,
+            ..base.clone()
+        },
         plans: list("plans", "heads,last1,last2,all"),
+        contrastive_plans: list("contrastive-plans", "last2,all"),
+        contrastive: match &base.method {
+            Method::Contrastive(c) => c.clone(),
+            Method::Classify => ContrastiveConfig::default(),
+        },
         shots,
         seeds,
         baseline: !args.switch("no-baseline"),

@@ -27,7 +27,9 @@ use super::plan::Plan;
 use super::prefix::{run_states, PrefixStore};
 use super::split::{Split, TaskData};
 use super::task::Task;
-use super::trainer::{run_loop, train_with, Control, EpochHook, Objective, TrainConfig, TrainReport};
+use super::trainer::{
+    run_loop, train_with, Control, EpochHook, Objective, TrainConfig, TrainReport,
+};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -106,7 +108,11 @@ impl ContrastiveConfig {
 
 /// Stage 1's loop settings: the run's, with the contrastive epochs,
 /// batch size and learning rate, and a plan without heads.
-fn stage1(cfg: &TrainConfig, c: &ContrastiveConfig, num_layers: usize) -> Result<(Plan, TrainConfig)> {
+fn stage1(
+    cfg: &TrainConfig,
+    c: &ContrastiveConfig,
+    num_layers: usize,
+) -> Result<(Plan, TrainConfig)> {
     let base = Plan::parse(&cfg.plan, num_layers)?;
     if base.layers().is_empty() {
         return Err(Error::msg(format!(
@@ -142,7 +148,14 @@ pub fn tune(
 ) -> Result<TrainReport> {
     let (plan, loop_cfg) = stage1(cfg, c, model.config().num_layers)?;
     let mut objective = Contrastive::new(data, &loop_cfg, c, &plan)?;
-    run_loop(model, &plan, &loop_cfg, &mut objective, &mut |_, _, _, _| Ok(()), control)
+    run_loop(
+        model,
+        &plan,
+        &loop_cfg,
+        &mut objective,
+        &mut |_, _, _, _| Ok(()),
+        control,
+    )
 }
 
 /// Stage 2: fit both heads on the model's (tuned, frozen) normalised
@@ -330,7 +343,11 @@ impl Objective for Contrastive<'_> {
         format!("tune {} ({})", self.plan, self.c.loss.name())
     }
 
-    fn prepare(&mut self, model: &MultiTaskModel, mut store: Option<&mut PrefixStore>) -> Result<()> {
+    fn prepare(
+        &mut self,
+        model: &MultiTaskModel,
+        mut store: Option<&mut PrefixStore>,
+    ) -> Result<()> {
         let on = self.cfg.cache_prefix;
         for t in Task::ALL {
             let d = &self.data[t.index()];
@@ -349,19 +366,35 @@ impl Objective for Contrastive<'_> {
         }
     }
 
-    fn step(&mut self, model: &MultiTaskModel, step: usize, grads: &mut Grads) -> Result<(f64, usize)> {
+    fn step(
+        &mut self,
+        model: &MultiTaskModel,
+        step: usize,
+        grads: &mut Grads,
+    ) -> Result<(f64, usize)> {
         let rng = &mut step_rng(self.cfg.seed, step);
-        let mode = if self.cfg.dropout { Mode::Train } else { Mode::Eval };
+        let mode = if self.cfg.dropout {
+            Mode::Train
+        } else {
+            Mode::Eval
+        };
         let (mut loss, mut examples) = (0.0, 0);
         for t in Task::ALL {
             let split = &self.data[t.index()].train;
-            let pb = self.orders[t.index()].next(&split.labels, self.cfg.batch_size, self.c.pairs_per_example);
+            let pb = self.orders[t.index()].next(
+                &split.labels,
+                self.cfg.batch_size,
+                self.c.pairs_per_example,
+            );
             examples += pb.examples.len();
             let batch = split.batch(&pb.examples, model.config())?;
             let labels: Vec<usize> = pb.examples.iter().map(|&i| split.labels[i]).collect();
-            let states: Option<Vec<f32>> = self.train_states[t.index()]
-                .as_ref()
-                .map(|c| pb.examples.iter().flat_map(|&i| c[i].iter().copied()).collect());
+            let states: Option<Vec<f32>> = self.train_states[t.index()].as_ref().map(|c| {
+                pb.examples
+                    .iter()
+                    .flat_map(|&i| c[i].iter().copied())
+                    .collect()
+            });
             let input = match &states {
                 Some(s) => EncoderInput::Hidden {
                     batch: &batch,
@@ -371,7 +404,15 @@ impl Objective for Contrastive<'_> {
                 None => EncoderInput::Tokens(&batch),
             };
             loss += model.pair_loss_and_grads(
-                input, &labels, &pb.pairs, self.c.loss, 1.0, &self.plan, mode, rng, grads,
+                input,
+                &labels,
+                &pb.pairs,
+                self.c.loss,
+                1.0,
+                &self.plan,
+                mode,
+                rng,
+                grads,
             )?;
         }
         Ok((loss, examples))

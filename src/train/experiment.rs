@@ -366,21 +366,42 @@ pub fn run_prepared_with(
             train_two_stage(&mut model, &data, &cfg.train, c, on_epoch, control)?
         }
     };
+    let prefix = control.prefix.as_deref_mut();
+    let (evaluations, eval_seconds) = evaluate_model(&model, cfg, [a, b], prefix)?;
+    Ok(Outcome {
+        model,
+        report,
+        evaluations,
+        train_sizes: [a.seen.len(), b.seen.len()],
+        eval_seconds,
+    })
+}
+
+/// Score a trained model on what `cfg` evaluates (seen, test and
+/// out-of-domain sets); returns the evaluations and the seconds spent.
+/// With `prefix`, the states below `cfg.train.plan`'s first layer come from
+/// the shared store: the model's layers there must be the base model's.
+pub fn evaluate_model(
+    model: &MultiTaskModel,
+    cfg: &ExperimentConfig,
+    [a, b]: [&Prepared; 2],
+    mut prefix: Option<&mut PrefixStore>,
+) -> Result<(Vec<Evaluation>, f64)> {
     let t0 = Instant::now();
     let mut evaluations = Vec::new();
-    let plan = Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
+    let plan = Plan::parse(&cfg.train.plan, model.config().num_layers)?;
     let first = plan.first_layer();
     // Without a store, evaluation runs the whole encoder (a per-run cache
     // of a set scored once would not pay). With one, the states below the
     // plan's first layer are the base model's under either method.
     let mut score = |t: Task, split: &Split| -> Result<Metrics> {
         let classes = &model.spec(t).classes;
-        let pred = match control.prefix.as_deref_mut() {
+        let pred = match prefix.as_deref_mut() {
             Some(store) if first > 0 => {
-                let states = store.states(&model, &plan, split)?;
-                predict_classes(&model, split, t, Some((&states, first)))?
+                let states = store.states(model, &plan, split)?;
+                predict_classes(model, split, t, Some((&states, first)))?
             }
-            _ => predict_classes(&model, split, t, None)?,
+            _ => predict_classes(model, split, t, None)?,
         };
         Metrics::try_compute(classes, &split.labels, &pred)
     };
@@ -407,11 +428,5 @@ pub fn run_prepared_with(
             });
         }
     }
-    Ok(Outcome {
-        model,
-        report,
-        evaluations,
-        train_sizes: [a.seen.len(), b.seen.len()],
-        eval_seconds: t0.elapsed().as_secs_f64(),
-    })
+    Ok((evaluations, t0.elapsed().as_secs_f64()))
 }

@@ -541,7 +541,13 @@ impl MultiTaskModel {
         } else {
             None
         };
-        head.backward(&enc.pooled, &dlogits, rows, dpooled.as_deref_mut(), head_grad);
+        head.backward(
+            &enc.pooled,
+            &dlogits,
+            rows,
+            dpooled.as_deref_mut(),
+            head_grad,
+        );
         if let Some(dpooled) = dpooled {
             self.encode_backward(batch, enc, dpooled, plan, grads);
         }
@@ -582,9 +588,14 @@ impl MultiTaskModel {
         let mut dz = trains.then(|| vec![0.0f32; enc.pooled.len()]);
         let value = match loss {
             PairLoss::Cosine => cosine_loss(&enc.pooled, h, pairs, scale, dz.as_deref_mut())?,
-            PairLoss::SupCon { temperature } => {
-                supcon_loss(&enc.pooled, h, labels, temperature, scale, dz.as_deref_mut())?
-            }
+            PairLoss::SupCon { temperature } => supcon_loss(
+                &enc.pooled,
+                h,
+                labels,
+                temperature,
+                scale,
+                dz.as_deref_mut(),
+            )?,
         };
         if let Some(dz) = dz {
             self.encode_backward(batch, enc, dz, plan, grads);

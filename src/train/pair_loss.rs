@@ -148,7 +148,10 @@ pub fn supcon_loss(
     let mut g = vec![0.0f64; n * n];
     for &i in &anchors {
         let s = &sim[i * n..(i + 1) * n];
-        let max = (0..n).filter(|&a| a != i).map(|a| s[a]).fold(f64::NEG_INFINITY, f64::max);
+        let max = (0..n)
+            .filter(|&a| a != i)
+            .map(|a| s[a])
+            .fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = (0..n).filter(|&a| a != i).map(|a| (s[a] - max).exp()).sum();
         let lse = max + sum.ln();
         let count = positives(i).count() as f64;
@@ -194,12 +197,31 @@ mod tests {
         // Rows e1, e1, e2: cos(0,1) = 1 (target 1), cos(0,2) = 0 (target 1).
         let z = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
         let pairs = [
-            Pair { a: 0, b: 1, target: 1.0 },
-            Pair { a: 0, b: 2, target: 1.0 },
+            Pair {
+                a: 0,
+                b: 1,
+                target: 1.0,
+            },
+            Pair {
+                a: 0,
+                b: 2,
+                target: 1.0,
+            },
         ];
         let l = cosine_loss(&z, 2, &pairs, 1.0, None).unwrap();
         assert!((l - 0.5).abs() < 1e-12, "{l}");
-        assert!(cosine_loss(&z, 2, &[Pair { a: 0, b: 3, target: 0.0 }], 1.0, None).is_err());
+        assert!(cosine_loss(
+            &z,
+            2,
+            &[Pair {
+                a: 0,
+                b: 3,
+                target: 0.0
+            }],
+            1.0,
+            None
+        )
+        .is_err());
     }
 
     #[test]

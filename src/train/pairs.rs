@@ -48,14 +48,22 @@ impl PairBatchOrder {
 
     /// The next batch of a task whose examples have class `labels`, with
     /// `pairs_per_example` pairs per example.
-    pub fn next(&mut self, labels: &[usize], batch_size: usize, pairs_per_example: usize) -> PairBatch {
+    pub fn next(
+        &mut self,
+        labels: &[usize],
+        batch_size: usize,
+        pairs_per_example: usize,
+    ) -> PairBatch {
         let stream = stream::PAIRS + self.task.index() as u64;
         if self.batches.is_empty() {
             let rng = &mut seeded(self.seed, stream, 2 * self.pass);
             self.batches = pack(labels, batch_size.max(1), rng);
             self.batches.reverse(); // popped from the end
         }
-        let examples = self.batches.pop().expect("a non-empty sample gives a batch");
+        let examples = self
+            .batches
+            .pop()
+            .expect("a non-empty sample gives a batch");
         let batch_index = self.batches.len() as u64;
         // Pairs: one generator per (pass, batch), so a replayed order draws
         // the same pairs.
@@ -100,7 +108,9 @@ pub fn draw_pairs<R: Rng + ?Sized>(labels: &[usize], r: usize, rng: &mut R) -> V
     let n = labels.len();
     let mut pairs = Vec::with_capacity(n * r);
     for i in 0..n {
-        let same: Vec<usize> = (0..n).filter(|&j| j != i && labels[j] == labels[i]).collect();
+        let same: Vec<usize> = (0..n)
+            .filter(|&j| j != i && labels[j] == labels[i])
+            .collect();
         let other: Vec<usize> = (0..n).filter(|&j| labels[j] != labels[i]).collect();
         let (n_same, n_other) = match (same.is_empty(), other.is_empty()) {
             (false, false) => (r.div_ceil(2), r / 2),
@@ -138,7 +148,11 @@ mod tests {
             for (row, &i) in b.examples.iter().enumerate() {
                 let mine: Vec<&Pair> = b.pairs.iter().filter(|p| p.a == row).collect();
                 assert_eq!(mine.len(), 4);
-                assert_eq!(mine.iter().filter(|p| p.target == 1.0).count(), 2, "balanced");
+                assert_eq!(
+                    mine.iter().filter(|p| p.target == 1.0).count(),
+                    2,
+                    "balanced"
+                );
                 for p in mine {
                     let same = labels[b.examples[p.b]] == labels[i];
                     assert_eq!(same, p.target == 1.0);

@@ -7,12 +7,17 @@
 //! started again with the same settings skips the runs already there, so a
 //! long study can be stopped and resumed.
 
-use super::experiment::{prepare, run_prepared, ExperimentConfig, Prepared};
+use super::contrastive::{fit_heads, tune, ContrastiveConfig, HeadFit};
+use super::experiment::{
+    evaluate_model, new_model, prepare, run_prepared, Evaluation, ExperimentConfig, Prepared,
+};
 use super::logreg::LogReg;
 use super::metrics::Metrics;
+use super::multitask::MultiTaskModel;
 use super::prefix::PrefixStore;
 use super::split::Split;
 use super::task::Task;
+use super::trainer::Control;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
@@ -28,8 +33,14 @@ pub const BASELINE: &str = "logreg";
 pub struct StudyConfig {
     /// The experiment every run starts from (data files, training settings).
     pub base: ExperimentConfig,
-    /// Freezing plans to compare.
+    /// Freezing plans to compare (classification method).
     pub plans: Vec<String>,
+    /// Plans of the contrastive method: each gives two rows, one per way of
+    /// fitting the heads (`contrastive-PLAN/heads`, `contrastive-PLAN/logreg`),
+    /// sharing one stage-1 tuning per (shots, seed).
+    pub contrastive_plans: Vec<String>,
+    /// The contrastive method's settings (its `head_fit` is ignored: both run).
+    pub contrastive: ContrastiveConfig,
     /// Shots per class (`None`: all the training data).
     pub shots: Vec<Option<usize>>,
     /// Seeds (each draws its own sample, heads, shuffling and dropout).
@@ -96,6 +107,15 @@ impl RunResult {
 }
 
 fn settings_json(cfg: &StudyConfig) -> Value {
+    let mut v = classify_settings_json(cfg);
+    if !cfg.contrastive_plans.is_empty() {
+        v["contrastive"] = cfg.contrastive.to_json();
+    }
+    v
+}
+
+/// The settings every row shares (all a study without contrastive rows records).
+fn classify_settings_json(cfg: &StudyConfig) -> Value {
     json!({"train": cfg.base.train.to_json(), "val_per_class": cfg.base.val_per_class, "full_epochs": cfg.full_epochs,
            "tasks": cfg.base.tasks.iter().map(|t| json!({"name": t.name, "train": t.train, "validation": t.validation,
                     "test": t.test, "ood": t.out_of_domain})).collect::<Vec<_>>()})
@@ -125,6 +145,8 @@ pub fn run(
             exp.train.epochs = epochs_for(cfg, shots);
             exp.evaluate_seen = false;
             let mut prepared: Option<[Prepared; 2]> = None;
+            // Stage-1 tuned models of this (shots, seed), by plan, with their seconds.
+            let mut tuned: BTreeMap<String, (MultiTaskModel, f64)> = BTreeMap::new();
             for name in &names {
                 count += 1;
                 if done.iter().any(|r| r.key() == (name.clone(), shots, seed)) {
@@ -141,6 +163,25 @@ pub fn run(
                 let t0 = Instant::now();
                 let result = if name == BASELINE {
                     baseline(encoder, p, &mut features, shots, seed)?
+                } else if let Some((plan, fit)) = parse_contrastive_row(cfg, name) {
+                    let tuned = match tuned.entry(plan.clone()) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(stage1(encoder, cfg, &exp, p, &plan, &mut prefix)?)
+                        }
+                    };
+                    let (model, stage1_seconds) = (&tuned.0, tuned.1);
+                    let mut m = model.clone();
+                    let c = ContrastiveConfig {
+                        head_fit: fit,
+                        ..contrastive_for(cfg, shots)
+                    };
+                    let data = [p[0].data.clone(), p[1].data.clone()];
+                    let s2 = fit_heads(&mut m, &data, &exp.train, &c, &mut |_, _, _, _| Ok(()))?;
+                    let mut e = exp.clone();
+                    e.train.plan = plan.clone();
+                    let (evals, _) = evaluate_model(&m, &e, [&p[0], &p[1]], Some(&mut prefix))?;
+                    row_result(name, shots, seed, p, &evals, stage1_seconds + s2)
                 } else {
                     let mut e = exp.clone();
                     e.train.plan = name.clone();
@@ -151,24 +192,14 @@ pub fn run(
                         &mut |_, _, _, _| Ok(()),
                         Some(&mut prefix),
                     )?;
-                    let get = |t: Task| {
-                        o.get("test", t)
-                            .cloned()
-                            .unwrap_or_else(|| Metrics::compute(&[], &[], &[]))
-                    };
-                    RunResult {
-                        plan: name.clone(),
+                    row_result(
+                        name,
                         shots,
                         seed,
-                        test_accuracy: [get(Task::A).accuracy, get(Task::B).accuracy],
-                        test_macro_f1: [get(Task::A).macro_f1, get(Task::B).macro_f1],
-                        ood_accuracy: p[1]
-                            .ood
-                            .iter()
-                            .filter_map(|(n, _)| Some((n.clone(), o.get(n, Task::B)?.accuracy)))
-                            .collect(),
-                        train_seconds: o.report.train_seconds + o.report.cache_seconds,
-                    }
+                        p,
+                        &o.evaluations,
+                        o.report.train_seconds + o.report.cache_seconds,
+                    )
                 };
                 log(&format!(
                     "[{count}/{total}] {name:<7} shots {:<4} seed {seed}: {} test macro-F1 {:.4}, {} test accuracy {:.4} ({:.0} s)",
@@ -194,6 +225,95 @@ pub fn run(
     Ok(done)
 }
 
+/// The study's result of a trained model's evaluations.
+fn row_result(
+    name: &str,
+    shots: Option<usize>,
+    seed: u64,
+    p: &[Prepared; 2],
+    evals: &[Evaluation],
+    train_seconds: f64,
+) -> RunResult {
+    let get = |set: &str, t: Task| {
+        evals
+            .iter()
+            .find(|e| e.set == set && e.task == t)
+            .map(|e| e.metrics.clone())
+    };
+    let test = |t: Task| get("test", t).unwrap_or_else(|| Metrics::compute(&[], &[], &[]));
+    RunResult {
+        plan: name.to_string(),
+        shots,
+        seed,
+        test_accuracy: [test(Task::A).accuracy, test(Task::B).accuracy],
+        test_macro_f1: [test(Task::A).macro_f1, test(Task::B).macro_f1],
+        ood_accuracy: p[1]
+            .ood
+            .iter()
+            .filter_map(|(n, _)| Some((n.clone(), get(n, Task::B)?.accuracy)))
+            .collect(),
+        train_seconds,
+    }
+}
+
+/// The (plan, head fit) of a contrastive row of this study.
+fn parse_contrastive_row(cfg: &StudyConfig, name: &str) -> Option<(String, HeadFit)> {
+    cfg.contrastive_plans.iter().find_map(|p| {
+        CONTRASTIVE_FITS
+            .into_iter()
+            .find(|&f| contrastive_row(p, f) == name)
+            .map(|f| (p.clone(), f))
+    })
+}
+
+/// The contrastive settings at `shots`: stage-1 epochs scaled above 16
+/// shots as the classification epochs are ([`epochs_for`]).
+fn contrastive_for(cfg: &StudyConfig, shots: Option<usize>) -> ContrastiveConfig {
+    let e = cfg.contrastive.epochs;
+    ContrastiveConfig {
+        epochs: match shots {
+            Some(k) if k > 16 => (e * 16).div_ceil(k).max(1),
+            None => cfg.full_epochs,
+            Some(_) => e,
+        },
+        ..cfg.contrastive.clone()
+    }
+}
+
+/// Stage 1 of the contrastive method on `plan` for one (shots, seed): a
+/// fresh model (heads drawn from the seed) with its layers tuned, and the
+/// seconds it took (prefix states from the shared store included).
+fn stage1(
+    encoder: &Encoder,
+    cfg: &StudyConfig,
+    exp: &ExperimentConfig,
+    p: &[Prepared; 2],
+    plan: &str,
+    prefix: &mut PrefixStore,
+) -> Result<(MultiTaskModel, f64)> {
+    let mut model = new_model(
+        encoder,
+        [p[0].spec.clone(), p[1].spec.clone()],
+        exp.train.seed,
+    )?;
+    let mut train = exp.train.clone();
+    train.plan = plan.to_string();
+    let data = [p[0].data.clone(), p[1].data.clone()];
+    let control = &mut Control {
+        prefix: Some(prefix),
+        ..Control::default()
+    };
+    let shots = exp.shots;
+    let r = tune(
+        &mut model,
+        &data,
+        &train,
+        &contrastive_for(cfg, shots),
+        control,
+    )?;
+    Ok((model, r.train_seconds + r.cache_seconds))
+}
+
 /// The finished runs in `cfg.json`, if it was written with the same settings.
 fn load_runs(cfg: &StudyConfig) -> Result<Vec<RunResult>> {
     let settings = settings_json(cfg);
@@ -201,7 +321,12 @@ fn load_runs(cfg: &StudyConfig) -> Result<Vec<RunResult>> {
         Ok(text) => {
             let v: Value = serde_json::from_str(&text)
                 .map_err(|e| Error::file(&cfg.json, format!("invalid JSON: {e}")))?;
-            if v.get("settings") == Some(&settings) {
+            // Runs saved before the contrastive rows were added keep their
+            // settings (those rows' settings are then added on the next save).
+            let stored = v.get("settings");
+            let older = stored.is_some_and(|s| s.get("contrastive").is_none())
+                && stored == Some(&classify_settings_json(cfg));
+            if stored == Some(&settings) || older {
                 v.get("runs")
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(RunResult::from_json).collect())
@@ -306,5 +431,22 @@ pub(crate) fn plan_names(cfg: &StudyConfig) -> Vec<String> {
     if cfg.baseline {
         names.push(BASELINE.into());
     }
+    for p in &cfg.contrastive_plans {
+        for fit in CONTRASTIVE_FITS {
+            names.push(contrastive_row(p, fit));
+        }
+    }
     names
+}
+
+/// Both ways of fitting the heads after contrastive tuning, in row order.
+const CONTRASTIVE_FITS: [HeadFit; 2] = [HeadFit::Train, HeadFit::LogReg];
+
+/// The row name of the contrastive method on `plan` with heads fitted by `fit`.
+pub fn contrastive_row(plan: &str, fit: HeadFit) -> String {
+    let f = match fit {
+        HeadFit::Train => "heads",
+        HeadFit::LogReg => "logreg",
+    };
+    format!("contrastive-{plan}/{f}")
 }
