@@ -114,8 +114,10 @@ pub fn cosine_loss(
 }
 
 /// Supervised contrastive loss of the rows of `z` with class `labels`; with
-/// `dz`, adds `∂L/∂z` (scaled by `scale`) into it. A batch in which no row
-/// has a positive is an error (the sampler never makes one).
+/// `dz`, adds `∂L/∂z` (scaled by `scale`) into it. Anchors without a
+/// positive are left out; a batch in which no row has one (possible when a
+/// pass's batch holds only the odd examples of their classes) contributes
+/// a loss and gradient of zero.
 pub fn supcon_loss(
     z: &[f32],
     dim: usize,
@@ -138,9 +140,7 @@ pub fn supcon_loss(
     let positives = |i: usize| (0..n).filter(move |&p| p != i && labels[p] == labels[i]);
     let anchors: Vec<usize> = (0..n).filter(|&i| positives(i).next().is_some()).collect();
     if anchors.is_empty() {
-        return Err(Error::msg(
-            "supcon loss: no example of the batch shares its class with another",
-        ));
+        return Ok(0.0);
     }
     let m = anchors.len() as f64;
     let mut loss = 0.0;
@@ -233,6 +233,9 @@ mod tests {
         let t = 1.0 / 0.07f64;
         let want = ((t).exp() + 2.0 * (-t).exp()).ln() - t;
         assert!((l - want).abs() < 1e-9, "{l} vs {want}");
-        assert!(supcon_loss(&z, 2, &[0, 1, 2, 3], 0.07, 1.0, None).is_err());
+        let mut dz = vec![0.0; z.len()];
+        let none = supcon_loss(&z, 2, &[0, 1, 2, 3], 0.07, 1.0, Some(&mut dz)).unwrap();
+        assert_eq!(none, 0.0);
+        assert!(dz.iter().all(|&g| g == 0.0));
     }
 }

@@ -3,7 +3,9 @@
 //! Each pass over a task's examples (a fresh, seeded draw per pass) shuffles
 //! every class's examples and cuts them into units of two (one unit of one
 //! when a class has an odd count), shuffles the units across classes, and
-//! packs them into batches of at most `batch_size` examples: every example
+//! packs them into batches of at most `batch_size` examples (a batch never
+//! holds one example alone: it then takes one more unit, and a last batch of
+//! one joins the one before): every example
 //! with a classmate in the sample meets at least one in its batch. Within a
 //! batch each example gets `R` pairs, half with examples of its own class
 //! (target 1) and half with examples of other classes (target 0), drawn with
@@ -90,13 +92,17 @@ fn pack<R: Rng + ?Sized>(labels: &[usize], batch_size: usize, rng: &mut R) -> Ve
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut current = Vec::new();
     for u in units {
-        if !current.is_empty() && current.len() + u.len() > batch_size {
+        // A batch of one has no pair: it takes the next unit even if that overflows.
+        if current.len() >= 2 && current.len() + u.len() > batch_size {
             batches.push(std::mem::take(&mut current));
         }
         current.extend(u);
     }
-    if !current.is_empty() {
-        batches.push(current);
+    match batches.last_mut() {
+        // A lone example has no pair: it joins the batch before it.
+        Some(last) if current.len() == 1 => last.extend(current),
+        _ if !current.is_empty() => batches.push(current),
+        _ => {}
     }
     batches
 }
@@ -140,7 +146,7 @@ mod tests {
         let mut total = 0;
         while total < labels.len() {
             let b = order.next(&labels, 16, 4);
-            assert!(b.examples.len() <= 16);
+            assert!(b.examples.len() <= 16 && b.examples.len() >= 2);
             total += b.examples.len();
             for &i in &b.examples {
                 seen[i] += 1;
@@ -168,6 +174,23 @@ mod tests {
         let c = PairBatchOrder::new(4, Task::B).next(&labels, 8, 6);
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn no_batch_of_one() {
+        // 7 examples, batches of 2: the pass would end on a batch of one.
+        let labels = [0, 0, 0, 1, 1, 1, 2];
+        for seed in 0..20 {
+            let mut order = PairBatchOrder::new(seed, Task::A);
+            let mut total = 0;
+            while total < labels.len() {
+                let b = order.next(&labels, 2, 2);
+                assert!(b.examples.len() >= 2, "seed {seed}: {:?}", b.examples);
+                assert!(!b.pairs.is_empty());
+                total += b.examples.len();
+            }
+            assert_eq!(total, labels.len());
+        }
     }
 
     #[test]
