@@ -2,26 +2,76 @@
 
 use minilm::cli;
 
-const USAGE: &str = "usage: minilm <command> [options]
+/// The commands this build has, with one line each.
+const COMMANDS: &[(&str, &str, bool)] = &[
+    ("embed", "sentence embeddings for JSON Lines input", true),
+    (
+        "similarity",
+        "cosine similarity of a text with others (or of JSON Lines pairs)",
+        true,
+    ),
+    (
+        "convert",
+        "a copy of the model folder with bf16 / f16 weights",
+        true,
+    ),
+    (
+        "inspect",
+        "what the model does with a text: tokens, attention, norms, HTML page, tensor dump",
+        cfg!(feature = "inspect"),
+    ),
+    (
+        "train",
+        "fine-tune the two-task model (classify, or the contrastive few-shot method)",
+        cfg!(feature = "train"),
+    ),
+    (
+        "eval",
+        "metrics of a checkpoint on labelled files",
+        cfg!(feature = "train"),
+    ),
+    (
+        "predict",
+        "both tasks' labels and probabilities for JSON Lines input",
+        cfg!(feature = "train"),
+    ),
+    (
+        "study",
+        "the few-shot study: plans × shots × seeds, baseline, report",
+        cfg!(feature = "train"),
+    ),
+    (
+        "prepare-data",
+        "convert the raw labelled data (data/fetch.sh) to JSON Lines",
+        cfg!(feature = "train"),
+    ),
+];
 
-commands:
-  embed        sentence embeddings for JSON Lines input
-  similarity   cosine similarity of a text with others (or of JSON Lines pairs)
-  convert      a copy of the model folder with bf16 / f16 weights
-  inspect      what the model does with a text: tokens, attention, norms, HTML page, tensor dump
-  prepare-data convert the raw labelled data (data/fetch.sh) to JSON Lines
-";
+fn usage() -> String {
+    let mut s = String::from("usage: minilm <command> [options]   (minilm <command> --help for its options)\n\ncommands:\n");
+    for (name, what, built) in COMMANDS {
+        if *built {
+            s.push_str(&format!("  {name:<13}{what}\n"));
+        }
+    }
+    s.push_str("\n  --version    the version\n");
+    s
+}
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
-        eprint!("{USAGE}");
+        eprint!("{}", usage());
         std::process::exit(2);
     };
     let rest = &argv[1..];
     let result = match cmd.as_str() {
         "-h" | "--help" | "help" => {
-            print!("{USAGE}");
+            print!("{}", usage());
+            Ok(())
+        }
+        "-V" | "--version" => {
+            println!("minilm {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         #[cfg(feature = "train")]
@@ -40,7 +90,8 @@ fn main() {
         #[cfg(feature = "inspect")]
         "inspect" => cli::inspect::run(rest),
         other => Err(minilm::Error::msg(format!(
-            "unknown command {other:?}\n{USAGE}"
+            "unknown command {other:?}\n{}",
+            usage()
         ))),
     };
     if let Err(e) = result {

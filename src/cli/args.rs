@@ -43,7 +43,10 @@ impl Args {
                 } else if switches.contains(&name) && inline.is_none() {
                     out.switches.push(name.to_string());
                 } else {
-                    return Err(Error::msg(format!("unknown option --{name}")));
+                    let hint = closest(name, valued.iter().chain(switches))
+                        .map(|c| format!(" (did you mean --{c}?)"))
+                        .unwrap_or_default();
+                    return Err(Error::msg(format!("unknown option --{name}{hint}")));
                 }
             } else {
                 out.positional.push(arg.clone());
@@ -74,9 +77,49 @@ impl Args {
     }
 }
 
+/// The known name nearest to `name` by edit distance, if it is near
+/// enough to be a slip (at most a third of its length, at least 1).
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    known
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions) by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_options_suggest_the_nearest() {
+        let argv = vec!["--epoch".to_string(), "3".to_string()];
+        let e = Args::parse(&argv, &["epochs", "seed"], &["quiet"]).unwrap_err();
+        assert!(e.to_string().contains("did you mean --epochs?"), "{e}");
+        let argv = vec!["--zzzzzz".to_string()];
+        let e = Args::parse(&argv, &["epochs"], &["quiet"]).unwrap_err();
+        assert_eq!(e.to_string(), "unknown option --zzzzzz");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
