@@ -8,6 +8,7 @@
 //! # Ok::<(), minilm::Error>(())
 //! ```
 
+pub mod atomic;
 pub mod config;
 #[cfg(feature = "embed-model")]
 pub mod embedded;

@@ -293,3 +293,169 @@ fn embeddings_bit_identical_on_one_and_two_threads() {
     }
     let _ = Path::new("");
 }
+
+/// The names in `dir`, sorted (hidden temporaries included).
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every file under `dir` as a relative path, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            out.extend(tree(&p).into_iter().map(|f| format!("{name}/{f}")));
+        } else {
+            out.push(name);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn atomic_write_failures_name_the_destination_and_leave_nothing() {
+    use minilm::atomic::{write_dir, write_file};
+    let d = temp_dir("atomic-fail");
+    // A parent that is a regular file fails for root too.
+    let blocker = d.join("blocker");
+    std::fs::write(&blocker, b"keep").unwrap();
+    let page = blocker.join("p.html");
+    let e = write_file(&page, b"<html>").unwrap_err().to_string();
+    assert!(e.starts_with(&page.display().to_string()), "{e}");
+    let out = blocker.join("m");
+    let e = write_dir(&out, &[("config.json", b"{}")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&out.display().to_string()), "{e}");
+    assert_eq!(names(&d), ["blocker"]);
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"keep");
+    // A folder write failing half-way (a file where a subfolder must go):
+    // the error names the destination file, the old folder stays as it was.
+    let m = d.join("m");
+    write_dir(&m, &[("old.txt", b"old")]).unwrap();
+    let files: [(&str, &[u8]); 3] = [("a.txt", b"a"), ("a.txt/b", b"b"), ("c.txt", b"c")];
+    let e = write_dir(&m, &files).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&m.join("a.txt/b").display().to_string()),
+        "{e}"
+    );
+    assert!(!e.contains(".m."), "names a temporary: {e}");
+    assert_eq!(tree(&m), ["old.txt"]);
+    // Names escaping the folder, and a file where the folder should be.
+    assert!(write_dir(&m, &[("../x", b"x")]).is_err());
+    assert!(write_dir(&blocker, &[("x", b"x")]).is_err());
+    assert_eq!(names(&d), ["blocker", "m"]);
+    // A file replaced in place leaves no temporary either.
+    write_file(&d.join("f.txt"), b"one").unwrap();
+    write_file(&d.join("f.txt"), b"two").unwrap();
+    assert_eq!(std::fs::read(d.join("f.txt")).unwrap(), b"two");
+    assert_eq!(names(&d), ["blocker", "f.txt", "m"]);
+}
+
+#[test]
+fn atomic_write_dir_replaces_a_folder_whole() {
+    let d = temp_dir("atomic-replace");
+    let m = d.join("m");
+    std::fs::create_dir_all(m.join("sub")).unwrap();
+    std::fs::write(m.join("stale.txt"), b"stale").unwrap();
+    std::fs::write(m.join("sub/old.txt"), b"old").unwrap();
+    let files = vec![
+        (std::path::PathBuf::from("config.json"), b"{}".to_vec()),
+        ("1_Pooling/config.json".into(), b"{\"pool\":1}".to_vec()),
+    ];
+    minilm::atomic::write_dir(&m, &files).unwrap();
+    assert_eq!(tree(&m), ["1_Pooling/config.json", "config.json"]);
+    assert_eq!(
+        std::fs::read(m.join("1_Pooling/config.json")).unwrap(),
+        b"{\"pool\":1}"
+    );
+    assert_eq!(names(&d), ["m"]);
+}
+
+#[test]
+fn cli_convert_failures_name_the_destination_and_leave_no_partial_folder() {
+    let d = temp_dir("convert-fail");
+    let src = d.join("src");
+    write_tiny_model(&src);
+    std::fs::create_dir_all(src.join("1_Pooling")).unwrap();
+    std::fs::write(src.join("1_Pooling/config.json"), b"{}").unwrap();
+    let convert = |out: &Path| {
+        let (s, o) = (src.to_str().unwrap(), out.to_str().unwrap());
+        minilm(&["convert", "--to", "bf16", "--model", s, "--out", o], b"")
+    };
+    // Into a place that cannot hold a folder: names the destination.
+    std::fs::write(d.join("blocker"), b"").unwrap();
+    let out = d.join("blocker/m");
+    fails_with(&convert(&out), &out.display().to_string());
+    // Works, and then replaces its own output whole.
+    let good = d.join("good");
+    let r = convert(&good);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(tree(&good), tree(&src));
+    std::fs::write(good.join("extra.txt"), b"").unwrap();
+    assert!(convert(&good).status.success());
+    assert_eq!(tree(&good), tree(&src));
+    // Refuses to replace a folder that is not a model folder.
+    std::fs::create_dir_all(d.join("notes")).unwrap();
+    std::fs::write(d.join("notes/todo.txt"), b"keep").unwrap();
+    fails_with(&convert(&d.join("notes")), "not a model folder");
+    assert_eq!(tree(&d.join("notes")), ["todo.txt"]);
+    assert_eq!(names(&d), ["blocker", "good", "notes", "src"]);
+}
+
+#[test]
+fn cli_convert_failing_half_way_keeps_the_old_folder() {
+    // A source file whose path fits PATH_MAX (4096) under the source folder
+    // but not under the (long) destination: the write fails after the other
+    // files are written, whoever runs the test.
+    let d = temp_dir("convert-half");
+    let src = d.join("s");
+    write_tiny_model(&src);
+    let deep: String = (0..18).map(|_| format!("z{}/", "a".repeat(199))).collect();
+    let rel = format!("{deep}f.txt");
+    std::fs::create_dir_all(src.join(&deep)).unwrap();
+    std::fs::write(src.join(&rel), b"deep").unwrap();
+    let parent = d.join("b".repeat(250)).join("b".repeat(250));
+    let out = parent.join("m");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("model.safetensors"), b"old").unwrap();
+    let (s, o) = (src.to_str().unwrap(), out.to_str().unwrap());
+    let r = minilm(&["convert", "--to", "f16", "--model", s, "--out", o], b"");
+    fails_with(&r, &out.join(&rel).display().to_string());
+    assert!(!String::from_utf8_lossy(&r.stderr).contains(".m."));
+    assert_eq!(tree(&out), ["model.safetensors"]);
+    assert_eq!(
+        std::fs::read(out.join("model.safetensors")).unwrap(),
+        b"old"
+    );
+    assert_eq!(names(&parent), ["m"]);
+    // A source file that cannot be read is named as the source.
+    #[cfg(unix)]
+    {
+        std::fs::remove_dir_all(src.join("z".to_string() + &"a".repeat(199))).unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), src.join("dangling")).unwrap();
+        let short = d.join("short");
+        let r = minilm(
+            &[
+                "convert",
+                "--to",
+                "f16",
+                "--model",
+                s,
+                "--out",
+                short.to_str().unwrap(),
+            ],
+            b"",
+        );
+        fails_with(&r, &src.join("dangling").display().to_string());
+        assert!(!short.exists());
+    }
+}

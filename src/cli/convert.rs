@@ -4,14 +4,16 @@ use super::args::Args;
 use super::model_dir;
 use crate::error::{Error, Result};
 use safetensors::{Dtype, SafeTensors};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const HELP: &str = "usage: minilm convert --to bf16|f16|f32 --out DIR [--model DIR]
 
 Writes a copy of the model folder to DIR whose model.safetensors stores every
 floating-point tensor as bfloat16, IEEE half (f16) or f32 (rounded to nearest
 even). The engine widens 16-bit weights to f32 at load and computes in f32.
-Every other file (config, tokenizer, pooling) is copied unchanged.";
+Every other file (config, tokenizer, pooling) is copied unchanged. DIR is
+written whole and atomically: a failed write leaves no partial folder. An
+existing DIR is replaced, and must then be a model folder (or empty).";
 
 /// Run `minilm convert`.
 pub fn run(argv: &[String]) -> Result<()> {
@@ -38,19 +40,23 @@ pub fn run(argv: &[String]) -> Result<()> {
         args.value("out")
             .ok_or_else(|| Error::msg(format!("--out DIR is required\n{HELP}")))?,
     );
+    check_replaceable(out)?;
     let src = model_dir(&args);
     let st_path = src.join("model.safetensors");
     let bytes = std::fs::read(&st_path).map_err(|e| Error::io(&st_path, e))?;
     let converted = convert_safetensors(&bytes, &st_path, dtype)?;
-    copy_tree(&src, out)?;
-    let dst = out.join("model.safetensors");
-    std::fs::write(&dst, &converted).map_err(|e| Error::io(&dst, e))?;
+    let mut files = Vec::new();
+    read_tree(&src, Path::new(""), &mut files)?;
+    files.sort();
+    let (converted_len, dst) = (converted.len(), out.join("model.safetensors"));
+    files.push((PathBuf::from("model.safetensors"), converted));
+    crate::atomic::write_dir(out, &files)?;
     eprintln!(
         "minilm convert: {} ({:.1} MB) -> {} ({:.1} MB, {:?})",
         st_path.display(),
         bytes.len() as f64 / 1e6,
         dst.display(),
-        converted.len() as f64 / 1e6,
+        converted_len as f64 / 1e6,
         dtype
     );
     Ok(())
@@ -84,18 +90,32 @@ pub fn convert_safetensors(bytes: &[u8], path: &Path, dtype: Dtype) -> Result<Ve
         .map_err(|e| Error::file(path, format!("cannot serialise: {e}")))
 }
 
-/// Copy every file under `src` to `dst` (creating folders), except
-/// `model.safetensors` at the top, which the caller writes.
-fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
-    std::fs::create_dir_all(dst).map_err(|e| Error::io(dst, e))?;
-    for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, e))? {
-        let entry = entry.map_err(|e| Error::io(src, e))?;
-        let from = entry.path();
-        let to = dst.join(entry.file_name());
+/// Refuse to replace `out` when it holds something other than a model
+/// folder: [`crate::atomic::write_dir`] replaces the whole folder.
+fn check_replaceable(out: &Path) -> Result<()> {
+    let non_empty = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
+    if non_empty && !out.join("model.safetensors").is_file() {
+        return Err(Error::file(
+            out,
+            "exists and is not a model folder; refusing to replace it",
+        ));
+    }
+    Ok(())
+}
+
+/// Read every file under `src.join(rel)` into `files` as (path relative to
+/// `src`, bytes), except the top-level `model.safetensors`, which the caller
+/// converts. Errors name the source file.
+fn read_tree(src: &Path, rel: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) -> Result<()> {
+    let dir = src.join(rel);
+    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+        let entry = entry.map_err(|e| Error::io(&dir, e))?;
+        let (from, name) = (entry.path(), rel.join(entry.file_name()));
         if from.is_dir() {
-            copy_tree(&from, &to)?;
-        } else if entry.file_name() != "model.safetensors" {
-            std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+            read_tree(src, &name, files)?;
+        } else if name != Path::new("model.safetensors") {
+            let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
+            files.push((name, bytes));
         }
     }
     Ok(())

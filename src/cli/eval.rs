@@ -77,7 +77,7 @@ pub fn run(argv: &[String]) -> Result<()> {
     }
     if let Some(j) = args.value("json") {
         let text = serde_json::to_string_pretty(&results).expect("JSON values serialise");
-        data::write_atomic(Path::new(j), text.as_bytes())?;
+        crate::atomic::write_file(Path::new(j), text.as_bytes())?;
     }
     Ok(())
 }

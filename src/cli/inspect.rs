@@ -152,5 +152,5 @@ pub fn run(argv: &[String]) -> Result<()> {
 
 /// Write the page atomically.
 fn write_html(tr: &crate::inspect::Trace, summary: &Summary, path: &Path) -> Result<()> {
-    dump::write_atomic(path, html::page(tr, summary).as_bytes())
+    crate::atomic::write_file(path, html::page(tr, summary).as_bytes())
 }

@@ -55,25 +55,9 @@ pub fn to_bytes(trace: &Trace) -> Result<Vec<u8>> {
         .map_err(|e| Error::msg(format!("cannot serialise the dump: {e}")))
 }
 
-/// Write the dump to `path` atomically: a temporary file in the same folder,
-/// then a rename, so a reader never sees half a file.
+/// Write the dump to `path` atomically ([`crate::atomic::write_file`]), so
+/// a reader never sees half a file and a failed write leaves nothing.
 pub fn write(trace: &Trace, path: &Path) -> Result<()> {
     let bytes = to_bytes(trace)?;
-    write_atomic(path, &bytes)
-}
-
-/// Write `bytes` to `path` through a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::file(path, "not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    crate::atomic::write_file(path, &bytes)
 }

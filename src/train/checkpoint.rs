@@ -140,48 +140,16 @@ pub fn save(
     write_dir_atomically(dir, &files)
 }
 
-/// Write `files` into a new folder beside `dir`, sync them, then swap it in
-/// for `dir`. If anything fails before the swap, `dir` is untouched.
+/// Write `files` (plain file names) as the whole new content of `dir`,
+/// with [`crate::atomic::write_dir`]: built in a new sibling folder, synced,
+/// then swapped in. If anything fails, `dir` is untouched and no temporary
+/// folder remains. A checkpoint folder is flat: a name holding a path
+/// separator is refused before anything is written.
 pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = dir
-        .file_name()
-        .ok_or_else(|| Error::file(dir, "not a folder name"))?
-        .to_string_lossy()
-        .to_string();
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let tmp = parent.join(format!(".{name}.new-{}", std::process::id()));
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let result = (|| {
-        std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        for (file, bytes) in files {
-            let p = tmp.join(file);
-            let mut f = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
-            std::io::Write::write_all(&mut f, bytes).map_err(|e| Error::io(&p, e))?;
-            f.sync_all().map_err(|e| Error::io(&p, e))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+    if let Some((name, _)) = files.iter().find(|(n, _)| n.contains(['/', '\\'])) {
+        return Err(Error::file(&dir.join(name), "not a plain file name"));
     }
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, dir) {
-        let _ = std::fs::rename(&old, dir);
-        return Err(Error::io(dir, e));
-    }
-    let _ = std::fs::remove_dir_all(&old);
-    if let Ok(d) = std::fs::File::open(&parent) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::atomic::write_dir(dir, files)
 }
 
 /// A loaded checkpoint: its metadata and tensors.

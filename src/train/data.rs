@@ -14,8 +14,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 /// One labelled text.
@@ -848,48 +847,12 @@ pub fn jsonl_line(e: &Example) -> String {
     )
 }
 
-/// Write `examples` as JSON Lines, atomically (see [`write_atomic`]).
+/// Write `examples` as JSON Lines, atomically (see [`crate::atomic::write_file`]).
 pub fn write_jsonl(path: &Path, examples: &[Example]) -> Result<()> {
     let mut buf = String::new();
     for e in examples {
         buf.push_str(&jsonl_line(e));
         buf.push('\n');
     }
-    write_atomic(path, buf.as_bytes())
-}
-
-/// Write `bytes` to `path` through `path.tmp` in the same folder: write,
-/// fsync, rename. Readers never see a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp: PathBuf = path.to_path_buf();
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    tmp.set_file_name(name);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    // Make the rename itself durable; not all platforms allow opening a
-    // folder, so a failure here is not an error.
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    crate::atomic::write_file(path, buf.as_bytes())
 }

@@ -212,7 +212,7 @@ pub fn run(
                 ));
                 done.push(result);
                 let state = json!({"settings": settings, "runs": done.iter().map(RunResult::to_json).collect::<Vec<_>>()});
-                super::data::write_atomic(
+                crate::atomic::write_file(
                     &cfg.json,
                     serde_json::to_string_pretty(&state)
                         .expect("JSON")

@@ -1089,7 +1089,7 @@ pub fn write_report(cfg: &StudyConfig, runs: &[RunResult]) -> Result<()> {
         .collect::<Vec<_>>()
         .join("\n\n")
         + "\n";
-    super::data::write_atomic(&cfg.markdown, md.as_bytes())
+    crate::atomic::write_file(&cfg.markdown, md.as_bytes())
 }
 
 /// `file` relative to `base` when under it, else as given.

@@ -20,7 +20,7 @@
 //! assert!(svg.starts_with("<svg") && svg.contains("all data"));
 //! ```
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -181,9 +181,10 @@ impl LinePlot {
         }
     }
 
-    /// Writes [`LinePlot::to_svg`] to `path`.
+    /// Writes [`LinePlot::to_svg`] to `path`, atomically
+    /// ([`crate::atomic::write_file`]).
     pub fn write(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_svg()).map_err(|e| Error::io(path, e))
+        crate::atomic::write_file(path, self.to_svg().as_bytes())
     }
 
     /// The plot as a standalone SVG document.
