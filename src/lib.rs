@@ -15,6 +15,7 @@ pub mod embedded;
 pub mod encoder;
 pub mod error;
 pub mod model;
+pub mod progress;
 pub mod sha256;
 pub mod tokenize;
 pub mod weights;

@@ -1,22 +1,25 @@
 //! `minilm embed`: JSON Lines in, the same lines with an `"embedding"` out.
 
 use super::args::Args;
-use super::jsonl::{open_input, JsonlReader};
-use super::load_encoder;
+use super::jsonl::{open_input_sized, JsonlReader};
+use super::{load_encoder, run_chunk, stream_progress};
+use crate::encoder::DEFAULT_BATCH_SIZE;
 use crate::error::{Error, Result};
 use std::io::Write;
 
-const HELP: &str = "usage: minilm embed [--input FILE] [--model DIR] [--batch-size N] [--threads N] [--no-normalize] [--allow-empty]
+const HELP: &str = "usage: minilm embed [--input FILE] [--model DIR] [--batch-size N] [--threads N] [--no-normalize] [--allow-empty] [--quiet]
 
 Reads JSON Lines (one object with a \"text\" field per line) from FILE or
-standard input and writes each line back with an added \"embedding\" array.";
+standard input and writes each line back with an added \"embedding\" array.
+When standard error is a terminal (and standard output is not), shows lines
+done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.";
 
 /// Run `minilm embed`.
 pub fn run(argv: &[String]) -> Result<()> {
     let args = Args::parse(
         argv,
         &["input", "model", "batch-size", "threads"],
-        &["no-normalize", "allow-empty", "help"],
+        &["no-normalize", "allow-empty", "quiet", "help"],
     )?;
     if args.switch("help") {
         println!("{HELP}");
@@ -25,15 +28,21 @@ pub fn run(argv: &[String]) -> Result<()> {
     if let Some(p) = args.positional.first() {
         return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
     }
-    let encoder = load_encoder(&args)?;
+    // The batch size is set here, not left to the encoder's default, since
+    // the progress steps below must be whole batches.
+    let batch = args
+        .parsed::<usize>("batch-size")?
+        .unwrap_or(DEFAULT_BATCH_SIZE);
+    let encoder = load_encoder(&args)?.with_batch_size(batch);
     let encoder = if args.switch("no-normalize") {
         encoder.with_normalize(false)
     } else {
         encoder
     };
-    let (input, name) = open_input(args.value("input"))?;
+    let (input, name, size) = open_input_sized(args.value("input"))?;
     let mut reader =
         JsonlReader::new(input, &name, &["embedding"]).allow_empty(args.switch("allow-empty"));
+    let mut progress = stream_progress(&args, "embed", size);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Read a bounded chunk, embed it, write it: memory does not grow with the input.
@@ -43,7 +52,11 @@ pub fn run(argv: &[String]) -> Result<()> {
             break;
         }
         let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
-        let embeddings = encoder.embed(&texts)?;
+        let tokens = encoder.tokenize(&texts)?;
+        let end = reader.bytes_read();
+        let embeddings = run_chunk(&chunk, tokens, batch, end, &mut progress, |t| {
+            encoder.embed_tokens(t)
+        })?;
         for (rec, e) in chunk.iter().zip(&embeddings) {
             let json = serde_json::to_string(e).expect("finite floats serialise");
             writeln!(out, "{}", rec.with_field("embedding", &json))
@@ -51,5 +64,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         }
     }
     out.flush()
-        .map_err(|e| Error::msg(format!("<stdout>: {e}")))
+        .map_err(|e| Error::msg(format!("<stdout>: {e}")))?;
+    progress.finish();
+    Ok(())
 }

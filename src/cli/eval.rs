@@ -1,19 +1,27 @@
 //! `minilm eval --checkpoint DIR`: metrics of a checkpoint on labelled files.
 
 use super::args::Args;
-use super::load_checkpoint;
+use super::{eval_progress, in_length_order, load_checkpoint};
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::train::data::{self, ReadOptions};
-use crate::train::predict::evaluate;
+use crate::train::metrics::{from_probs, Metrics};
+use crate::train::predict::predict_probs;
 use crate::train::split::Split;
 use crate::train::task::Task;
+use crate::train::MultiTaskModel;
 use std::path::Path;
 
-const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N]
+/// Texts per forward pass, as [`crate::train::predict::evaluate`] scores.
+const EVAL_BATCH: usize = 64;
+
+const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N] [--quiet]
 
 Scores task A's head on the --task-a files and task B's on the --task-b files
 (.jsonl, .csv, .tsv, .tab or .json) and prints accuracy, per-class and macro
-precision/recall/F1 and the confusion matrix; --json also writes them.";
+precision/recall/F1 and the confusion matrix; --json also writes them.
+When standard error is a terminal, shows examples scored / total there with
+an ETA; --quiet hides it.";
 
 /// Run `minilm eval`.
 pub fn run(argv: &[String]) -> Result<()> {
@@ -29,7 +37,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             "model",
             "threads",
         ],
-        &["help"],
+        &["quiet", "help"],
     )?;
     if args.switch("help") {
         println!("{HELP}");
@@ -61,7 +69,8 @@ pub fn run(argv: &[String]) -> Result<()> {
             let ds = data::read(path, &opts)?;
             let texts: Vec<&str> = ds.examples.iter().map(|e| e.text.as_str()).collect();
             let split = Split::new(&tokenizer, &texts, ds.label_indices(&classes)?)?;
-            let m = evaluate(&model, &split, t)?;
+            let label = format!("{} {f}", model.spec(t).name);
+            let m = score(&model, split, t, &label, !eval_progress(&args))?;
             println!(
                 "== {} · {f} · {} examples · accuracy {:.4} · macro-F1 {:.4}\n{}\n",
                 model.spec(t).name,
@@ -80,4 +89,31 @@ pub fn run(argv: &[String]) -> Result<()> {
         crate::atomic::write_file(Path::new(j), text.as_bytes())?;
     }
     Ok(())
+}
+
+/// The metrics of `task`'s head on `split`, as
+/// [`crate::train::predict::evaluate`] computes them (the same batches),
+/// with a progress bar labelled `label` on stderr unless `quiet`.
+fn score(
+    model: &MultiTaskModel,
+    split: Split,
+    task: Task,
+    label: &str,
+    quiet: bool,
+) -> Result<Metrics> {
+    let mut progress = Progress::new(split.len(), label, quiet);
+    let mut scored = 0;
+    let probs = in_length_order(
+        split.tokens,
+        EVAL_BATCH,
+        |t| predict_probs(model, t, task, EVAL_BATCH),
+        |done| {
+            scored += done.len();
+            progress.update(scored, None);
+        },
+    )?;
+    progress.finish();
+    let classes = &model.spec(task).classes;
+    let pred = from_probs(&probs.concat(), classes.len());
+    Metrics::try_compute(classes, &split.labels, &pred)
 }

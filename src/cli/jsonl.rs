@@ -36,6 +36,8 @@ pub struct JsonlReader<R> {
     input: R,
     name: PathBuf,
     line: usize,
+    /// Bytes consumed so far, line terminators included.
+    bytes: u64,
     allow_empty: bool,
     reserved: Vec<String>,
 }
@@ -48,6 +50,7 @@ impl<R: BufRead> JsonlReader<R> {
             input,
             name: name.to_path_buf(),
             line: 0,
+            bytes: 0,
             allow_empty: false,
             reserved: reserved.iter().map(|s| s.to_string()).collect(),
         }
@@ -57,6 +60,12 @@ impl<R: BufRead> JsonlReader<R> {
     pub fn allow_empty(mut self, on: bool) -> Self {
         self.allow_empty = on;
         self
+    }
+
+    /// Bytes of the input consumed so far (whole lines, terminators
+    /// included); with the input's size, how far through it the reader is.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
     }
 
     /// Up to `n` records; an empty vector at the end of the input.
@@ -88,6 +97,7 @@ impl<R: BufRead> JsonlReader<R> {
         if n == 0 {
             return Ok(None);
         }
+        self.bytes += n as u64;
         self.line += 1;
         let line = self.line;
         if buf.len() > MAX_LINE_BYTES {
@@ -156,17 +166,26 @@ impl<R: BufRead> JsonlReader<R> {
 
 /// Open `--input FILE`, or standard input when absent.
 pub fn open_input(path: Option<&str>) -> Result<(Box<dyn BufRead>, PathBuf)> {
+    open_input_sized(path).map(|(input, name, _)| (input, name))
+}
+
+/// [`open_input`], with the input's size in bytes when known: a regular
+/// file's length; `None` for standard input, pipes and devices.
+pub fn open_input_sized(path: Option<&str>) -> Result<(Box<dyn BufRead>, PathBuf, Option<u64>)> {
     match path {
         None | Some("-") => Ok((
             Box::new(std::io::BufReader::new(std::io::stdin())),
             PathBuf::from("<stdin>"),
+            None,
         )),
         Some(p) => {
             let path = PathBuf::from(p);
             let f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
             Ok((
                 Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
                 path,
+                size,
             ))
         }
     }
@@ -192,6 +211,29 @@ mod tests {
             "{\"id\": 7, \"text\": \"hi\", \"x\": [1.50],\"embedding\":[1]}"
         );
         assert_eq!(recs[1].line, 2);
+    }
+
+    #[test]
+    fn counts_bytes_consumed() {
+        let input = "{\"text\":\"a\"}\r\n{\"text\":\"bc\"}\n{\"text\":\"d\"}";
+        let mut r = JsonlReader::new(input.as_bytes(), Path::new("in.jsonl"), &[]);
+        assert_eq!(r.bytes_read(), 0);
+        r.next_record().unwrap();
+        assert_eq!(r.bytes_read(), 14);
+        r.next_chunk(10).unwrap();
+        assert_eq!(r.bytes_read(), input.len() as u64);
+    }
+
+    #[test]
+    fn sizes_files_not_stdin() {
+        let dir = std::env::temp_dir().join(format!("minilm-jsonl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("in.jsonl");
+        std::fs::write(&file, "{\"text\":\"a\"}\n").unwrap();
+        let (_, _, size) = open_input_sized(file.to_str()).unwrap();
+        assert_eq!(size, Some(13));
+        assert_eq!(open_input_sized(Some("-")).unwrap().2, None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

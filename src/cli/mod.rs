@@ -20,7 +20,15 @@ pub mod train;
 
 use crate::encoder::{default_model_dir, Encoder};
 use crate::error::Result;
+use crate::progress::{progress_enabled, StreamProgress};
+use crate::tokenize::Tokens;
 use args::Args;
+use jsonl::Record;
+use std::io::IsTerminal;
+
+/// Texts per progress step of `embed`, `predict` and `eval`, rounded up to
+/// whole batches.
+pub const STEP_TEXTS: usize = 64;
 
 /// Apply `--threads N` (else `RAYON_NUM_THREADS`, else every core).
 pub fn apply_threads(args: &Args) -> Result<()> {
@@ -103,4 +111,174 @@ fn read_checkpoint(
     let ckpt = crate::train::checkpoint::Checkpoint::read(std::path::Path::new(ckpt))?;
     apply_threads(args)?;
     Ok((ckpt, model_dir(args)))
+}
+
+/// The progress line of `embed` and `predict` (`label`) for an input of
+/// `size` bytes (`None`: unknown). Shown only when stderr is a terminal,
+/// without `--quiet`, and when stdout is not a terminal too (the output
+/// lines would break it up).
+pub fn stream_progress(args: &Args, label: &str, size: Option<u64>) -> StreamProgress {
+    let show = progress_enabled(args.switch("quiet"), std::io::stderr().is_terminal())
+        && !std::io::stdout().is_terminal();
+    StreamProgress::new(label, size, show)
+}
+
+/// Whether `eval` shows its progress bar: stderr a terminal, no `--quiet`.
+pub fn eval_progress(args: &Args) -> bool {
+    progress_enabled(args.switch("quiet"), std::io::stderr().is_terminal())
+}
+
+/// `run` over `tokens` in the batches one call over all of them would
+/// make — longest first, stable order among equal lengths, `batch` at a
+/// time — but called a few whole batches (about [`STEP_TEXTS`] texts) at a
+/// time, with `on_step` given the input indices of each step once done.
+/// Every batch holds the same texts as in the single call, so the results
+/// (returned in input order) are bit-for-bit the same. The steps run in
+/// a `spread` order, so that the count of texts done keeps pace with the
+/// work done and a rate or ETA from it is fair.
+pub fn in_length_order<T>(
+    tokens: Vec<Tokens>,
+    batch: usize,
+    mut run: impl FnMut(&[Tokens]) -> Result<Vec<T>>,
+    mut on_step: impl FnMut(&[usize]),
+) -> Result<Vec<T>> {
+    let mut pairs: Vec<(usize, Tokens)> = tokens.into_iter().enumerate().collect();
+    pairs.sort_by_key(|(_, t)| std::cmp::Reverse(t.len()));
+    let (order, sorted): (Vec<usize>, Vec<Tokens>) = pairs.into_iter().unzip();
+    let batch = batch.max(1);
+    let step = batch * STEP_TEXTS.div_ceil(batch);
+    let mut out: Vec<Option<T>> = (0..order.len()).map(|_| None).collect();
+    let steps: Vec<(&[usize], &[Tokens])> = order.chunks(step).zip(sorted.chunks(step)).collect();
+    for (idx, toks) in spread(steps.len()).map(|k| steps[k]) {
+        for (&i, v) in idx.iter().zip(run(toks)?) {
+            out[i] = Some(v);
+        }
+        on_step(idx);
+    }
+    Ok(out
+        .into_iter()
+        .map(|v| v.expect("run returns one result per text"))
+        .collect())
+}
+
+/// An order of `n` steps sorted longest first that mixes long and short
+/// ones evenly all along (longest first would make the early rate low and
+/// the ETA far too long): `(n/2 + k·p) mod n` for `k = 0..n`, the stride
+/// `p` prime to `n` and near `0.618·n` (a golden-ratio sequence).
+fn spread(n: usize) -> impl Iterator<Item = usize> {
+    let mut p = ((n as f64 * 0.618).round() as usize).max(1);
+    while gcd(p, n) > 1 {
+        p += 1;
+    }
+    (0..n).map(move |k| (n / 2 + k * p) % n)
+}
+
+/// Greatest common divisor (Euclid).
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// [`in_length_order`] over one chunk of JSON Lines records and their
+/// tokens, advancing `progress` after each step by its lines and bytes
+/// (each line's length plus its newline, capped at `end_bytes`, the
+/// reader's count after the chunk, which the count is set to at the end).
+pub fn run_chunk<T>(
+    chunk: &[Record],
+    tokens: Vec<Tokens>,
+    batch: usize,
+    end_bytes: u64,
+    progress: &mut StreamProgress,
+    run: impl FnMut(&[Tokens]) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    let (mut lines, mut bytes) = (progress.lines(), progress.bytes());
+    let out = in_length_order(tokens, batch, run, |done| {
+        lines += done.len();
+        let step: u64 = done.iter().map(|&i| chunk[i].raw.len() as u64 + 1).sum();
+        bytes = (bytes + step).min(end_bytes);
+        progress.update(lines, bytes);
+    })?;
+    progress.update(lines, end_bytes);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(len: usize) -> Tokens {
+        Tokens {
+            ids: vec![0; len],
+            type_ids: vec![0; len],
+            pieces: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn length_order_steps_are_whole_batches_of_the_single_call() {
+        let lens = [3, 9, 1, 9, 4, 4, 7, 2, 8, 5];
+        let tokens: Vec<Tokens> = lens.iter().map(|&l| toks(l)).collect();
+        let mut calls: Vec<Vec<usize>> = Vec::new();
+        let mut steps: Vec<Vec<usize>> = Vec::new();
+        // Each result is the text's length, so the order can be checked.
+        let out = in_length_order(
+            tokens,
+            3,
+            |t| {
+                calls.push(t.iter().map(Tokens::len).collect());
+                Ok(t.iter().map(Tokens::len).collect())
+            },
+            |idx| steps.push(idx.to_vec()),
+        )
+        .unwrap();
+        assert_eq!(out, lens);
+        // 64 rounded up to batches of 3 → steps of 66: one call here.
+        assert_eq!(calls, vec![vec![9, 9, 8, 7, 5, 4, 4, 3, 2, 1]]);
+        assert_eq!(steps, vec![vec![1, 3, 8, 6, 9, 4, 5, 0, 7, 2]]);
+    }
+
+    #[test]
+    fn length_order_splits_long_inputs_at_batch_boundaries() {
+        let tokens: Vec<Tokens> = (0..150).map(|i| toks(1 + (i * 37) % 50)).collect();
+        let mut sizes = Vec::new();
+        let mut seen = 0;
+        let out = in_length_order(
+            tokens.clone(),
+            5,
+            |t| {
+                sizes.push(t.len());
+                Ok(t.to_vec())
+            },
+            |idx| seen += idx.len(),
+        )
+        .unwrap();
+        assert_eq!(out, tokens);
+        // The middle step, the longest, then the shortest.
+        assert_eq!(sizes, vec![65, 65, 20]);
+        assert_eq!(seen, 150);
+    }
+
+    #[test]
+    fn spread_visits_every_step_once_mixing_lengths() {
+        for n in 0..200 {
+            let mut order: Vec<usize> = spread(n).collect();
+            order.sort_unstable();
+            assert_eq!(order, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+        let order: Vec<usize> = spread(16).collect();
+        assert_eq!(
+            order,
+            [8, 3, 14, 9, 4, 15, 10, 5, 0, 11, 6, 1, 12, 7, 2, 13]
+        );
+        // Every stretch of 8 of 100 steps averages near the middle (49.5).
+        let order: Vec<usize> = spread(100).collect();
+        for w in order.windows(8) {
+            let mean = w.iter().sum::<usize>() as f64 / 8.0;
+            assert!((mean - 49.5).abs() < 10.0, "{w:?}");
+        }
+    }
 }

@@ -3,17 +3,19 @@
 //! `"<task name>_probs": {label: probability}`.
 
 use super::args::Args;
-use super::jsonl::{open_input, JsonlReader};
-use super::load_checkpoint;
+use super::jsonl::{open_input_sized, JsonlReader};
+use super::{load_checkpoint, run_chunk, stream_progress};
 use crate::error::{Error, Result};
 use crate::train::predict::predict_probs_tasks;
 use crate::train::task::Task;
 use std::io::Write;
 
-const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--allow-empty]
+const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--allow-empty] [--quiet]
 
 Reads JSON Lines with a \"text\" field and adds each task's predicted label
-and class probabilities. --task (a task's name, or A/B) keeps one head only.";
+and class probabilities. --task (a task's name, or A/B) keeps one head only.
+When standard error is a terminal (and standard output is not), shows lines
+done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.";
 
 /// Run `minilm predict`.
 pub fn run(argv: &[String]) -> Result<()> {
@@ -27,7 +29,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             "batch-size",
             "threads",
         ],
-        &["allow-empty", "help"],
+        &["allow-empty", "quiet", "help"],
     )?;
     if args.switch("help") {
         println!("{HELP}");
@@ -58,9 +60,10 @@ pub fn run(argv: &[String]) -> Result<()> {
         reserved.push(format!("{n}_probs"));
     }
     let reserved_refs: Vec<&str> = reserved.iter().map(String::as_str).collect();
-    let (input, name) = open_input(args.value("input"))?;
+    let (input, name, size) = open_input_sized(args.value("input"))?;
     let mut reader =
         JsonlReader::new(input, &name, &reserved_refs).allow_empty(args.switch("allow-empty"));
+    let mut progress = stream_progress(&args, "predict", size);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     loop {
@@ -70,17 +73,15 @@ pub fn run(argv: &[String]) -> Result<()> {
         }
         let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
         let tokens = tokenizer.encode_batch(&texts)?;
-        // One encoder pass feeds every requested head.
-        let per_task: Vec<(Task, Vec<Vec<f32>>)> = tasks
-            .iter()
-            .copied()
-            .zip(predict_probs_tasks(&model, &tokens, &tasks, batch)?)
-            .collect();
-        for (i, rec) in chunk.iter().enumerate() {
+        // One encoder pass feeds every requested head: `[text][task][class]`.
+        let end = reader.bytes_read();
+        let probs = run_chunk(&chunk, tokens, batch, end, &mut progress, |t| {
+            Ok(by_text(predict_probs_tasks(&model, t, &tasks, batch)?))
+        })?;
+        for (rec, per_task) in chunk.iter().zip(&probs) {
             let mut line = rec.raw.clone();
-            for (t, probs) in &per_task {
+            for (t, p) in tasks.iter().zip(per_task) {
                 let spec = model.spec(*t);
-                let p = &probs[i];
                 let best = p
                     .iter()
                     .enumerate()
@@ -114,5 +115,19 @@ pub fn run(argv: &[String]) -> Result<()> {
         }
     }
     out.flush()
-        .map_err(|e| Error::msg(format!("<stdout>: {e}")))
+        .map_err(|e| Error::msg(format!("<stdout>: {e}")))?;
+    progress.finish();
+    Ok(())
+}
+
+/// Per-task tables `[task][text][class]` regrouped as `[text][task][class]`.
+fn by_text(tables: Vec<Vec<Vec<f32>>>) -> Vec<Vec<Vec<f32>>> {
+    let texts = tables.first().map_or(0, Vec::len);
+    let mut out: Vec<Vec<Vec<f32>>> = (0..texts).map(|_| Vec::new()).collect();
+    for table in tables {
+        for (row, p) in out.iter_mut().zip(table) {
+            row.push(p);
+        }
+    }
+    out
 }

@@ -20,7 +20,6 @@ pub mod plan;
 pub mod predict;
 pub mod prefix;
 pub mod prepare;
-pub mod progress;
 pub mod resume;
 pub mod sampler;
 pub mod schedule;

@@ -1,4 +1,6 @@
-//! A progress bar for long loops, written to stderr:
+//! Progress on stderr for long loops.
+//!
+//! [`Progress`] is the trainer's bar for a loop of known length:
 //!
 //! ```text
 //! train [=============>                ] 4400/10000 loss 0.1234 123.4 ex/s ETA 45s
@@ -13,6 +15,18 @@
 //! * [`Progress::finish`] prints the final line with the elapsed time (if
 //!   anything was shown or the loop took at least 2 s).
 //! * `quiet` suppresses all output, including [`Progress::println`].
+//!
+//! [`StreamProgress`] is the line counter of `minilm embed` and `predict`,
+//! which read JSON Lines of unknown count. It is drawn only on a terminal
+//! (see [`progress_enabled`]), with the same 2 s delay and redraw rate:
+//!
+//! ```text
+//! embed [=========>                    ] 33% 660 lines 42.1 lines/s ETA 32s
+//! embed 660 lines 42.1 lines/s
+//! ```
+//!
+//! The first form is for a file (its size is known: the share of its bytes
+//! read gives the bar and the ETA), the second for standard input.
 
 use std::cell::Cell;
 use std::io::{IsTerminal, Write};
@@ -242,6 +256,181 @@ pub fn render_line(
     s
 }
 
+/// Whether a command that prints progress only on a terminal (`embed`,
+/// `predict`, `eval`) should show it: when stderr is a terminal and
+/// `--quiet` was not given. Logs, pipes and CI stay silent.
+pub fn progress_enabled(quiet: bool, stderr_is_tty: bool) -> bool {
+    !quiet && stderr_is_tty
+}
+
+/// A line counter on stderr for a stream of JSON Lines: lines done,
+/// lines/s and, when the input's size is known, a bar and an ETA from the
+/// bytes done. Drawn only when enabled (see [`progress_enabled`]), never
+/// before [`SHOW_AFTER`], redrawn in place at most every [`TTY_INTERVAL`].
+#[derive(Debug)]
+pub struct StreamProgress {
+    label: String,
+    total_bytes: Option<u64>,
+    enabled: bool,
+    start: Instant,
+    /// When the line was last drawn; `None` until first shown.
+    last_draw: Option<Instant>,
+    lines: usize,
+    bytes: u64,
+    /// Characters of the line currently on the terminal (0 when none).
+    on_line: usize,
+    finished: bool,
+}
+
+impl StreamProgress {
+    /// A counter labelled `label` for an input of `total_bytes` (`None`:
+    /// unknown, e.g. standard input); the clock starts now. When not
+    /// `enabled`, nothing is ever written.
+    pub fn new(label: &str, total_bytes: Option<u64>, enabled: bool) -> StreamProgress {
+        StreamProgress {
+            label: label.to_string(),
+            total_bytes,
+            enabled,
+            start: Instant::now(),
+            last_draw: None,
+            lines: 0,
+            bytes: 0,
+            on_line: 0,
+            finished: false,
+        }
+    }
+
+    /// Lines done so far (as last given to [`StreamProgress::update`]).
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Bytes of the input done so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Records that `lines` lines, `bytes` bytes of the input, are done, and
+    /// redraws when due.
+    pub fn update(&mut self, lines: usize, bytes: u64) {
+        self.lines = lines;
+        self.bytes = bytes;
+        if !self.enabled || self.finished {
+            return;
+        }
+        let now = Instant::now();
+        if due(
+            now - self.start,
+            self.last_draw.map(|t| now - t),
+            TTY_INTERVAL,
+        ) {
+            self.last_draw = Some(now);
+            self.draw(now - self.start, false);
+        }
+    }
+
+    /// Draws the final line, with the elapsed time, and ends it with a
+    /// newline; only if something was shown or the stream took at least
+    /// [`SHOW_AFTER`]. Later calls do nothing.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let elapsed = self.start.elapsed();
+        if self.enabled && (self.last_draw.is_some() || elapsed >= SHOW_AFTER) {
+            self.draw(elapsed, true);
+        }
+    }
+
+    /// Redraws the line in place (padding over a longer previous one); the
+    /// final line ends with a newline.
+    fn draw(&mut self, elapsed: Duration, last: bool) {
+        let line = render_stream_line(
+            &self.label,
+            self.lines,
+            elapsed,
+            self.bytes,
+            self.total_bytes,
+            last,
+        );
+        let width = self.on_line.max(line.chars().count());
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{line:<width$}");
+        if last {
+            let _ = writeln!(err);
+            self.on_line = 0;
+        } else {
+            self.on_line = line.chars().count();
+        }
+        let _ = err.flush();
+    }
+}
+
+impl Drop for StreamProgress {
+    /// Ends a line left on the terminal (e.g. when the command stops on an
+    /// error), so the error message starts on a fresh line.
+    fn drop(&mut self) {
+        if self.on_line > 0 {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+/// Estimated time left when `done` of `total` bytes took `elapsed`, at the
+/// average rate so far; `None` before anything is done (or no time has
+/// passed).
+pub fn eta_bytes(done: u64, total: u64, elapsed: Duration) -> Option<Duration> {
+    let secs = elapsed.as_secs_f64();
+    if done == 0 || secs <= 0.0 {
+        return None;
+    }
+    let left = total.saturating_sub(done) as f64;
+    Some(Duration::from_secs_f64(left * secs / done as f64))
+}
+
+/// One status line of a [`StreamProgress`]. With a known `total_bytes`:
+/// `label [=====>    ] 33% 660 lines 42.1 lines/s ETA 32s` (the share and
+/// the ETA from `bytes_done`); without: `label 660 lines 42.1 lines/s`.
+/// With `finished`, the ETA gives way to `in 1m02s`. The rate is left out
+/// when no time has passed; the ETA shows `?` until a byte is done.
+pub fn render_stream_line(
+    label: &str,
+    lines: usize,
+    elapsed: Duration,
+    bytes_done: u64,
+    total_bytes: Option<u64>,
+    finished: bool,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !label.is_empty() {
+        parts.push(label.to_string());
+    }
+    if let Some(total) = total_bytes {
+        let share = if total == 0 {
+            1.0
+        } else {
+            (bytes_done as f64 / total as f64).min(1.0)
+        };
+        parts.push(render_bar((share * 1000.0) as usize, 1000, BAR_WIDTH));
+        parts.push(format!("{}%", (share * 100.0) as u32));
+    }
+    parts.push(format!("{lines} lines"));
+    let secs = elapsed.as_secs_f64();
+    if secs > 0.0 {
+        parts.push(format!("{:.1} lines/s", lines as f64 / secs));
+    }
+    if finished {
+        parts.push(format!("in {}", format_duration(elapsed)));
+    } else if let Some(total) = total_bytes {
+        parts.push(match eta_bytes(bytes_done, total, elapsed) {
+            Some(t) => format!("ETA {}", format_duration(t)),
+            None => "ETA ?".to_string(),
+        });
+    }
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +535,77 @@ mod tests {
         q.println("hidden");
         q.finish();
         assert!(q.last_draw.is_none());
+    }
+
+    #[test]
+    fn enabled_only_on_a_terminal_without_quiet() {
+        assert!(progress_enabled(false, true));
+        assert!(!progress_enabled(true, true));
+        assert!(!progress_enabled(false, false));
+        assert!(!progress_enabled(true, false));
+    }
+
+    #[test]
+    fn eta_from_bytes() {
+        // 250 of 1000 bytes in 10 s → 750 left at 25 B/s → 30 s.
+        let s = Duration::from_secs;
+        assert_eq!(eta_bytes(250, 1000, s(10)), Some(s(30)));
+        assert_eq!(eta_bytes(1000, 1000, s(10)), Some(Duration::ZERO));
+        assert_eq!(eta_bytes(1200, 1000, s(10)), Some(Duration::ZERO));
+        assert_eq!(eta_bytes(0, 1000, s(10)), None);
+        assert_eq!(eta_bytes(10, 1000, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn stream_lines() {
+        let s = Duration::from_secs;
+        // A file: a third of its bytes, 660 lines in 20 s → 33 lines/s,
+        // 2/3 left at the same byte rate → 40 s.
+        let l = render_stream_line("embed", 660, s(20), 1000, Some(3000), false);
+        assert_eq!(
+            l,
+            format!(
+                "embed {} 33% 660 lines 33.0 lines/s ETA 40s",
+                render_bar(333, 1000, BAR_WIDTH)
+            )
+        );
+        // Standard input: no bar, no share, no ETA.
+        let l = render_stream_line("predict", 660, s(20), 1000, None, false);
+        assert_eq!(l, "predict 660 lines 33.0 lines/s");
+        // Finished.
+        let l = render_stream_line("embed", 2000, s(62), 3000, Some(3000), true);
+        assert_eq!(
+            l,
+            format!(
+                "embed [{}] 100% 2000 lines 32.3 lines/s in 1m02s",
+                "=".repeat(BAR_WIDTH)
+            )
+        );
+        let l = render_stream_line("", 7, s(2), 70, None, true);
+        assert_eq!(l, "7 lines 3.5 lines/s in 2s");
+        // Nothing done, no time: no rate, ETA unknown; an empty file is done.
+        let l = render_stream_line("embed", 0, Duration::ZERO, 0, Some(10), false);
+        assert_eq!(
+            l,
+            format!("embed {} 0% 0 lines ETA ?", render_bar(0, 10, BAR_WIDTH))
+        );
+        let l = render_stream_line("embed", 0, s(1), 0, Some(0), false);
+        assert!(
+            l.starts_with(&format!("embed [{}] 100% 0 lines", "=".repeat(BAR_WIDTH))),
+            "{l}"
+        );
+        // More bytes than the size said (a growing file) stays at 100%.
+        let l = render_stream_line("embed", 9, s(1), 20, Some(10), false);
+        assert!(l.contains("] 100% 9 lines 9.0 lines/s ETA 0s"), "{l}");
+    }
+
+    #[test]
+    fn disabled_stream_progress_draws_nothing() {
+        let mut p = StreamProgress::new("embed", Some(100), false);
+        p.start -= Duration::from_secs(10);
+        p.update(5, 50);
+        p.finish();
+        assert!(p.last_draw.is_none());
+        assert_eq!(p.on_line, 0);
     }
 }
