@@ -256,3 +256,18 @@ fn cli_checkpoint_works_with_eval_predict_and_inspect() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `minilm train`'s default is the study's best at 16 shots: the contrastive
+/// method with logistic-regression heads on plan `all`; classification keeps
+/// the original recipe's `last2`.
+#[test]
+fn the_default_run_is_contrastive_on_all() {
+    use minilm::train::experiment::{ExperimentConfig, Method};
+    let cfg = ExperimentConfig::default_in(std::path::Path::new("data"));
+    match &cfg.method {
+        Method::Contrastive(c) => assert_eq!(c.head_fit, HeadFit::LogReg),
+        Method::Classify => panic!("the default method is classify"),
+    }
+    assert_eq!(cfg.train.plan, "all");
+    assert_eq!(Method::Classify.default_plan(), "last2");
+}

@@ -298,6 +298,8 @@ fn train_cmd(dir: &Path, out: &Path) -> std::process::Command {
         "2",
     ]);
     c.args([
+        "--method",
+        "classify",
         "--plan",
         "last1",
         "--no-cache",

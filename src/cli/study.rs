@@ -84,6 +84,12 @@ pub fn run(argv: &[String]) -> Result<()> {
     let cfg = StudyConfig {
         base: ExperimentConfig {
             method: Method::Classify,
+            // Rows set their own plans; the base keeps the classification
+            // default, so the recorded settings do not depend on `train`'s.
+            train: crate::train::trainer::TrainConfig {
+                plan: Method::Classify.default_plan().to_string(),
+                ..base.train.clone()
+            },
             ..base.clone()
         },
         plans: list("plans", "heads,last1,last2,all"),

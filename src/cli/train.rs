@@ -22,9 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 const HELP: &str = "usage: minilm train [options]
 
-Fine-tunes the shared encoder and two heads (task A: topic, task B: sentiment)
-with the synchronous multi-task loop, keeps the best epoch by validation
-macro-F1, evaluates it and writes a checkpoint.
+Trains the two-task model (task A: topic, task B: sentiment) few-shot, keeps
+the best epoch by validation score, evaluates it and writes a checkpoint. By
+default with the contrastive method on plan all: the study's best at 16 shots
+per class (docs/results.md).
 
 data (defaults: the files data/fetch.sh writes under --data):
   --data DIR               folder of the default files (data)
@@ -41,10 +42,10 @@ sampling:
   --shots K|all            training examples per class (16)
   --val-per-class N        validation examples per class (16)
 method:
-  --method NAME            classify: cross-entropy through the heads, the plan's
-                           layers training with them; contrastive: tune the plan's
-                           layers on pairs (SetFit-style), then fit the heads on
-                           the tuned embeddings (classify)
+  --method NAME            contrastive: tune the plan's layers on pairs
+                           (SetFit-style), then fit the heads on the tuned
+                           embeddings; classify: cross-entropy through the heads,
+                           the plan's layers training with them (contrastive)
   --pairs-per-example R    contrastive: pairs per example per epoch, half
                            same-class, half other-class (20)
   --stage1-epochs N        contrastive: epochs of pair tuning (10)
@@ -54,14 +55,15 @@ method:
   --head-fit NAME          contrastive: logreg (logistic regression, L2 λ = 1/n) or
                            train (the loop, heads only: --epochs, --lr-heads) (logreg)
 training:
-  --plan NAME              frozen|heads|last1|last2|all[,freeze-a|,freeze-b] (last2)
+  --plan NAME              frozen|heads|last1|last2|all[,freeze-a|,freeze-b]
+                           (all with contrastive, last2 with classify)
   --epochs N (10)  --max-steps N  --batch-size N per task (16)
   --lr-encoder X (5e-5)  --lr-heads X (5e-3)  --weight-decay X (0.01)
   --warmup FRACTION (0.1)  --clip-norm X (1.0, 0 = off)  --loss-weights A,B (1,1)
   --seed N (0)  --no-dropout  --no-cache  --normalize
   --config FILE.json       any of the options above as {\"option-name\": value}
 output:
-  --out DIR                checkpoint folder (runs/<plan>)
+  --out DIR                checkpoint folder (runs/contrastive-<plan>, runs/<plan>)
   --examples N             predictions to print per task (3)
   --quiet                  no progress output
   --model DIR  --threads N
@@ -211,10 +213,12 @@ pub fn experiment_config(args: &Args, with_shots: bool) -> Result<ExperimentConf
     if let Some(n) = args.parsed("val-per-class")? {
         cfg.val_per_class = n;
     }
+    cfg.method = method(args)?;
     let t = &mut cfg.train;
-    if let Some(p) = args.value("plan") {
-        t.plan = p.to_string();
-    }
+    t.plan = args
+        .value("plan")
+        .unwrap_or(cfg.method.default_plan())
+        .to_string();
     if args.value("epochs").is_some() {
         t.epochs = positive(args, "epochs")?;
     }
@@ -261,7 +265,6 @@ pub fn experiment_config(args: &Args, with_shots: bool) -> Result<ExperimentConf
     if let Some(s) = args.parsed("seed")? {
         t.seed = s;
     }
-    cfg.method = method(args)?;
     let t = &mut cfg.train;
     t.dropout = !args.switch("no-dropout");
     t.cache_prefix = !args.switch("no-cache");
@@ -279,7 +282,8 @@ fn method(args: &Args) -> Result<Method> {
         "lr-stage1",
         "head-fit",
     ];
-    match args.value("method").unwrap_or("classify") {
+    let default = Method::default();
+    match args.value("method").unwrap_or(default.name()) {
         "classify" => match OPTIONS.iter().find(|k| args.value(k).is_some()) {
             Some(k) => Err(Error::msg(format!("--{k} needs --method contrastive"))),
             None => Ok(Method::Classify),
@@ -429,7 +433,10 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     let out = PathBuf::from(
         args.value("out")
             .map(str::to_string)
-            .unwrap_or_else(|| format!("runs/{}", cfg.train.plan)),
+            .unwrap_or_else(|| match cfg.method {
+                Method::Classify => format!("runs/{}", cfg.train.plan),
+                Method::Contrastive(_) => format!("runs/contrastive-{}", cfg.train.plan),
+            }),
     );
     let shown: usize = args.parsed("examples")?.unwrap_or(3);
     let dir = model_dir(&args);

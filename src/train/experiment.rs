@@ -49,7 +49,26 @@ pub enum Method {
     Contrastive(ContrastiveConfig),
 }
 
+/// `minilm train`'s method when none is given: the contrastive method (with
+/// logistic-regression heads) on plan `all`, the best of the study at 16
+/// shots per class (docs/results.md, docs/training.md).
+impl Default for Method {
+    fn default() -> Self {
+        Method::Contrastive(ContrastiveConfig::default())
+    }
+}
+
 impl Method {
+    /// The plan a run of this method uses when none is given: `all` for the
+    /// contrastive method (the study's best at 16 shots), the original
+    /// recipe's `last2` for classification.
+    pub fn default_plan(&self) -> &'static str {
+        match self {
+            Method::Classify => super::plan::DEFAULT_PLAN,
+            Method::Contrastive(_) => "all",
+        }
+    }
+
     /// `classify` or `contrastive`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -91,7 +110,8 @@ pub struct ExperimentConfig {
 impl ExperimentConfig {
     /// The default experiment on the fetched data (data/fetch.sh): R8 topics
     /// and Rotten Tomatoes sentiment, 16 shots per class, UCI sentences as
-    /// out-of-domain sentiment.
+    /// out-of-domain sentiment, trained by [`Method::default`] on its
+    /// [`Method::default_plan`].
     pub fn default_in(data_dir: &Path) -> Self {
         let p = |f: &str| data_dir.join(f);
         ExperimentConfig {
@@ -115,8 +135,11 @@ impl ExperimentConfig {
             val_per_class: 16,
             text_field: "text".into(),
             label_field: "label".into(),
-            train: TrainConfig::default(),
-            method: Method::Classify,
+            train: TrainConfig {
+                plan: Method::default().default_plan().to_string(),
+                ..TrainConfig::default()
+            },
+            method: Method::default(),
             evaluate_seen: true,
         }
     }
