@@ -223,8 +223,11 @@ fn supcon_loss_matches_autograd() {
     );
 }
 
+/// A loss of embeddings `z`, adding its gradient into the second argument when given.
+type LossOfZ<'a> = &'a dyn Fn(&[f32], Option<&mut [f32]>) -> f64;
+
 /// Central differences of a loss of `z` against its analytic gradient.
-fn finite_difference(f: &dyn Fn(&[f32], Option<&mut [f32]>) -> f64, z: &[f32]) {
+fn finite_difference(f: LossOfZ<'_>, z: &[f32]) {
     let mut analytic = vec![0.0f32; z.len()];
     f(z, Some(&mut analytic));
     let eps = 1e-3f32;

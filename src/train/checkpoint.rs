@@ -239,7 +239,7 @@ impl Checkpoint {
                         format!("shape {:?}, the base model has {:?}", t.shape, p.shape),
                     ));
                 }
-            } else if !ParamGroup::of(&name).is_head() {
+            } else if !ParamGroup::of(name).is_head() {
                 return Err(Error::tensor(
                     &self.dir.join("trained.safetensors"),
                     name,

@@ -127,7 +127,7 @@ pub fn supcon_loss(
     dz: Option<&mut [f32]>,
 ) -> Result<f64> {
     let n = labels.len();
-    if z.len() != n * dim || !(temperature > 0.0) {
+    if z.len() != n * dim || temperature.is_nan() || temperature <= 0.0 {
         return Err(Error::msg(format!(
             "supcon loss: {} values for {n} rows of {dim}, temperature {temperature}",
             z.len()
