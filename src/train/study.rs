@@ -131,7 +131,7 @@ pub fn run(
     let settings = settings_json(cfg);
     let mut done = load_runs(cfg)?;
     let names = plan_names(cfg);
-    let total = names.len() * cfg.shots.len() * cfg.seeds.len();
+    let total = planned_runs(cfg);
     let mut features: BTreeMap<String, Vec<f32>> = BTreeMap::new();
     // Frozen-prefix states of every text any run has met, shared by all runs.
     let mut prefix = PrefixStore::default();
@@ -147,7 +147,7 @@ pub fn run(
             let mut prepared: Option<[Prepared; 2]> = None;
             // Stage-1 tuned models of this (shots, seed), by plan, with their seconds.
             let mut tuned: BTreeMap<String, (MultiTaskModel, f64)> = BTreeMap::new();
-            for name in &names {
+            for name in names.iter().filter(|n| is_planned(cfg, n, shots)) {
                 count += 1;
                 if done.iter().any(|r| r.key() == (name.clone(), shots, seed)) {
                     continue;
@@ -437,6 +437,28 @@ pub(crate) fn plan_names(cfg: &StudyConfig) -> Vec<String> {
         }
     }
     names
+}
+
+/// Whether row `name` runs at `shots`: every row at every few-shot K; the
+/// contrastive rows not on all the data (pairs are a few-shot method; on
+/// the whole training sets they would cost hours per run).
+pub(crate) fn is_planned(cfg: &StudyConfig, name: &str, shots: Option<usize>) -> bool {
+    shots.is_some() || parse_contrastive_row(cfg, name).is_none()
+}
+
+/// How many runs the grid has.
+pub(crate) fn planned_runs(cfg: &StudyConfig) -> usize {
+    let per_seed: usize = cfg
+        .shots
+        .iter()
+        .map(|&s| {
+            plan_names(cfg)
+                .iter()
+                .filter(|n| is_planned(cfg, n, s))
+                .count()
+        })
+        .sum();
+    per_seed * cfg.seeds.len()
 }
 
 /// Both ways of fitting the heads after contrastive tuning, in row order.
