@@ -386,6 +386,11 @@ pub fn run(argv: &[String]) -> Result<()> {
         .ok_or_else(|| Error::file(&rdir.join("resume.json"), "missing run.args"))?;
     let given = Args::parse(&argv, VALUED, SWITCHES)?;
     let mut args = saved;
+    // A run saved before `--method` existed was a classification run (the
+    // default then); newer runs always record their method.
+    if !args.iter().any(|a| a.starts_with("--method")) {
+        args.push("--method=classify".into());
+    }
     for (k, v) in [
         ("threads", given.value("threads")),
         ("model", given.value("model")),
@@ -452,7 +457,13 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     let plan = crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
     let hyper = serde_json::json!({"train": cfg.train.to_json(), "method": cfg.method.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class});
     let rdir = resume_dir(&out);
-    let run_json = serde_json::json!({"args": argv, "base_model_sha256": base_sha});
+    // The method is recorded explicitly, so a resume means the same run
+    // even if the default method changes.
+    let mut saved_args = argv.to_vec();
+    if args.value("method").is_none() {
+        saved_args.push(format!("--method={}", cfg.method.name()));
+    }
+    let run_json = serde_json::json!({"args": saved_args, "base_model_sha256": base_sha});
     let mut control = Control::default();
     let mut saved = false;
     if let Some((state, run)) = resume {
