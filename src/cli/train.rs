@@ -416,33 +416,77 @@ pub fn run(argv: &[String]) -> Result<()> {
     run_from(&args, Some((state, run)))
 }
 
-fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> {
+/// The options of a run: `None` when `--help` was answered. `--config`'s
+/// file comes first, so options given on the command line win.
+fn parse_run_args(argv: &[String]) -> Result<Option<Args>> {
     let first = Args::parse(argv, VALUED, SWITCHES)?;
     if first.switch("help") {
         println!("{HELP}");
-        return Ok(());
+        return Ok(None);
     }
     if let Some(p) = first.positional.first() {
         return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
     }
-    let args = match first.value("config") {
+    Ok(Some(match first.value("config") {
         Some(c) => {
             let mut all = config_args(Path::new(c))?;
             all.extend(argv.iter().cloned());
             Args::parse(&all, VALUED, SWITCHES)?
         }
         None => first,
-    };
-    apply_threads(&args)?;
-    let cfg = experiment_config(&args, true)?;
-    let out = PathBuf::from(
+    }))
+}
+
+/// `--out`, or `runs/<plan>` (`runs/contrastive-<plan>` for that method).
+fn out_dir(args: &Args, cfg: &ExperimentConfig) -> PathBuf {
+    PathBuf::from(
         args.value("out")
             .map(str::to_string)
             .unwrap_or_else(|| match cfg.method {
                 Method::Classify => format!("runs/{}", cfg.train.plan),
                 Method::Contrastive(_) => format!("runs/contrastive-{}", cfg.train.plan),
             }),
-    );
+    )
+}
+
+/// What a checkpoint's `meta.json` says of a run.
+struct RunInfo {
+    base_sha: String,
+    plan: crate::train::Plan,
+    hyper: Value,
+}
+
+impl RunInfo {
+    fn meta(&self, model: &crate::train::MultiTaskModel, metrics: Value, step: u64) -> Meta {
+        Meta {
+            base_model_sha256: self.base_sha.clone(),
+            plan: self.plan.to_string(),
+            heads: [model.spec(Task::A).clone(), model.spec(Task::B).clone()],
+            normalize: model.normalize(),
+            hyperparameters: self.hyper.clone(),
+            metrics,
+            step,
+        }
+    }
+}
+
+/// Ctrl-C sets [`STOP`]; a second one exits at once.
+fn install_stop_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nminilm: interrupted; saving the resume state before the next step (Ctrl-C again: exit now)");
+    });
+}
+
+fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> {
+    let Some(args) = parse_run_args(argv)? else {
+        return Ok(());
+    };
+    apply_threads(&args)?;
+    let cfg = experiment_config(&args, true)?;
+    let out = out_dir(&args, &cfg);
     let shown: usize = args.parsed("examples")?.unwrap_or(3);
     let dir = model_dir(&args);
     let quiet = cfg.train.quiet;
@@ -453,9 +497,11 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     };
     say(&format!("loading model from {}", dir.display()));
     let encoder = Encoder::from_dir(&dir)?;
-    let base_sha = sha256_file(&dir.join("model.safetensors"))?;
-    let plan = crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?;
-    let hyper = serde_json::json!({"train": cfg.train.to_json(), "method": cfg.method.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class});
+    let info = RunInfo {
+        base_sha: sha256_file(&dir.join("model.safetensors"))?,
+        plan: crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?,
+        hyper: serde_json::json!({"train": cfg.train.to_json(), "method": cfg.method.to_json(), "shots": cfg.shots, "val_per_class": cfg.val_per_class}),
+    };
     let rdir = resume_dir(&out);
     // The method is recorded explicitly, so a resume means the same run
     // even if the default method changes.
@@ -463,11 +509,11 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     if args.value("method").is_none() {
         saved_args.push(format!("--method={}", cfg.method.name()));
     }
-    let run_json = serde_json::json!({"args": saved_args, "base_model_sha256": base_sha});
+    let run_json = serde_json::json!({"args": saved_args, "base_model_sha256": info.base_sha});
     let mut control = Control::default();
     let mut saved = false;
     if let Some((state, run)) = resume {
-        if run.get("base_model_sha256").and_then(Value::as_str) != Some(base_sha.as_str()) {
+        if run.get("base_model_sha256").and_then(Value::as_str) != Some(info.base_sha.as_str()) {
             return Err(Error::file(
                 &rdir,
                 format!(
@@ -483,12 +529,7 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
         saved = state.best.is_some();
         control.resume = Some(state);
     }
-    let _ = ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\nminilm: interrupted; saving the resume state before the next step (Ctrl-C again: exit now)");
-    });
+    install_stop_handler();
     control.stop = Some(&STOP);
     let mut save_state = |st: &TrainState| resume::save(&rdir, st, &run_json);
     control.save = Some(&mut save_state);
@@ -498,16 +539,8 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
                         _opt: &crate::train::adamw::AdamW|
      -> Result<()> {
         if best {
-            let meta = Meta {
-                base_model_sha256: base_sha.clone(),
-                plan: plan.to_string(),
-                heads: [model.spec(Task::A).clone(), model.spec(Task::B).clone()],
-                normalize: model.normalize(),
-                hyperparameters: hyper.clone(),
-                metrics: serde_json::json!({"epoch": log.epoch, "val_macro_f1": log.val_macro_f1, "score": log.score}),
-                step: 0,
-            };
-            checkpoint::save(&out, model, &plan, &meta, None)?;
+            let metrics = serde_json::json!({"epoch": log.epoch, "val_macro_f1": log.val_macro_f1, "score": log.score});
+            checkpoint::save(&out, model, &info.plan, &info.meta(model, metrics, 0), None)?;
             saved = true;
         }
         Ok(())
@@ -532,19 +565,12 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
     saved |= outcome.report.steps > 0;
     if saved {
         // Rewrite the best checkpoint's metadata with the final evaluation.
-        let meta = Meta {
-            base_model_sha256: base_sha.clone(),
-            plan: plan.to_string(),
-            heads: [
-                outcome.model.spec(Task::A).clone(),
-                outcome.model.spec(Task::B).clone(),
-            ],
-            normalize: outcome.model.normalize(),
-            hyperparameters: hyper.clone(),
-            metrics: outcome.to_json(),
-            step: outcome.report.steps as u64,
-        };
-        checkpoint::save(&out, &outcome.model, &plan, &meta, None)?;
+        let meta = info.meta(
+            &outcome.model,
+            outcome.to_json(),
+            outcome.report.steps as u64,
+        );
+        checkpoint::save(&out, &outcome.model, &info.plan, &meta, None)?;
     }
     print_outcome(&outcome);
     if saved {

@@ -7,8 +7,8 @@ use super::multitask::{EncoderInput, Mode, MultiTaskModel, TaskBatch};
 use super::order::{step_rng, BatchOrder};
 use super::plan::Plan;
 use super::predict::validation_f1;
-use super::prefix::{run_states, PrefixStore};
-use super::split::TaskData;
+use super::prefix::{PrefixStore, TaskStates};
+use super::split::{examples_per_step, steps_per_epoch, TaskData};
 use super::task::Task;
 use super::trainer::{Objective, TrainConfig};
 use crate::error::{Error, Result};
@@ -22,8 +22,7 @@ pub struct Classify<'a> {
     plan: Plan,
     orders: [BatchOrder; 2],
     /// Frozen-prefix states of each task's training and validation split.
-    train_states: [Option<Vec<Vec<f32>>>; 2],
-    val_states: [Option<Vec<Vec<f32>>>; 2],
+    states: TaskStates,
 }
 
 impl<'a> Classify<'a> {
@@ -46,8 +45,7 @@ impl<'a> Classify<'a> {
                 BatchOrder::new(cfg.seed, Task::A),
                 BatchOrder::new(cfg.seed, Task::B),
             ],
-            train_states: [None, None],
-            val_states: [None, None],
+            states: TaskStates::default(),
         })
     }
 
@@ -60,9 +58,7 @@ impl<'a> Classify<'a> {
     ) -> Result<(TokenBatch, Option<Vec<f32>>, Vec<usize>)> {
         let split = &self.data[t.index()].train;
         let batch = split.batch(idx, model.config())?;
-        let states = self.train_states[t.index()]
-            .as_ref()
-            .map(|c| idx.iter().flat_map(|&i| c[i].iter().copied()).collect());
+        let states = self.states.gather(t, idx);
         Ok((
             batch,
             states,
@@ -73,38 +69,20 @@ impl<'a> Classify<'a> {
 
 impl Objective for Classify<'_> {
     fn steps_per_epoch(&self) -> usize {
-        let n_max = self.data.iter().map(|d| d.train.len()).max().unwrap_or(0);
-        n_max.div_ceil(self.cfg.batch_size)
+        steps_per_epoch(self.data, self.cfg.batch_size)
     }
 
     fn examples_per_step(&self) -> usize {
-        // The last batch of an order may be short.
-        self.data
-            .iter()
-            .map(|d| d.train.len().min(self.cfg.batch_size))
-            .sum()
+        examples_per_step(self.data, self.cfg.batch_size)
     }
 
     fn label(&self) -> String {
         format!("train {}", self.plan)
     }
 
-    fn prepare(
-        &mut self,
-        model: &MultiTaskModel,
-        mut store: Option<&mut PrefixStore>,
-    ) -> Result<()> {
-        let on = self.cfg.cache_prefix;
-        for t in Task::ALL {
-            let d = &self.data[t.index()];
-            self.train_states[t.index()] =
-                run_states(model, &self.plan, &d.train, store.as_deref_mut(), on)?;
-        }
-        for t in Task::ALL {
-            let d = &self.data[t.index()];
-            self.val_states[t.index()] =
-                run_states(model, &self.plan, &d.validation, store.as_deref_mut(), on)?;
-        }
+    fn prepare(&mut self, model: &MultiTaskModel, store: Option<&mut PrefixStore>) -> Result<()> {
+        self.states =
+            TaskStates::compute(model, &self.plan, self.data, store, self.cfg.cache_prefix)?;
         Ok(())
     }
 
@@ -168,7 +146,7 @@ impl Objective for Classify<'_> {
                 model,
                 &self.data[t.index()].validation,
                 t,
-                self.val_states[t.index()].as_deref(),
+                self.states.validation[t.index()].as_deref(),
                 first,
             )?;
         }

@@ -24,8 +24,8 @@ use super::order::step_rng;
 use super::pair_loss::PairLoss;
 use super::pairs::PairBatchOrder;
 use super::plan::Plan;
-use super::prefix::{run_states, PrefixStore};
-use super::split::{Split, TaskData};
+use super::prefix::{PrefixStore, TaskStates};
+use super::split::{examples_per_step, steps_per_epoch, Split, TaskData};
 use super::task::Task;
 use super::trainer::{
     run_loop, train_with, Control, EpochHook, Objective, TrainConfig, TrainReport,
@@ -282,8 +282,7 @@ pub struct Contrastive<'a> {
     c: &'a ContrastiveConfig,
     plan: Plan,
     orders: [PairBatchOrder; 2],
-    train_states: [Option<Vec<Vec<f32>>>; 2],
-    val_states: [Option<Vec<Vec<f32>>>; 2],
+    states: TaskStates,
 }
 
 impl<'a> Contrastive<'a> {
@@ -310,12 +309,11 @@ impl<'a> Contrastive<'a> {
                 PairBatchOrder::new(cfg.seed, Task::A),
                 PairBatchOrder::new(cfg.seed, Task::B),
             ],
-            train_states: [None, None],
-            val_states: [None, None],
+            states: TaskStates::default(),
         })
     }
 
-    fn states<'s>(
+    fn states_of<'s>(
         &self,
         which: &'s [Option<Vec<Vec<f32>>>; 2],
         t: Task,
@@ -328,34 +326,20 @@ impl<'a> Contrastive<'a> {
 
 impl Objective for Contrastive<'_> {
     fn steps_per_epoch(&self) -> usize {
-        let n_max = self.data.iter().map(|d| d.train.len()).max().unwrap_or(0);
-        n_max.div_ceil(self.cfg.batch_size)
+        steps_per_epoch(self.data, self.cfg.batch_size)
     }
 
     fn examples_per_step(&self) -> usize {
-        self.data
-            .iter()
-            .map(|d| d.train.len().min(self.cfg.batch_size))
-            .sum()
+        examples_per_step(self.data, self.cfg.batch_size)
     }
 
     fn label(&self) -> String {
         format!("tune {} ({})", self.plan, self.c.loss.name())
     }
 
-    fn prepare(
-        &mut self,
-        model: &MultiTaskModel,
-        mut store: Option<&mut PrefixStore>,
-    ) -> Result<()> {
-        let on = self.cfg.cache_prefix;
-        for t in Task::ALL {
-            let d = &self.data[t.index()];
-            self.train_states[t.index()] =
-                run_states(model, &self.plan, &d.train, store.as_deref_mut(), on)?;
-            self.val_states[t.index()] =
-                run_states(model, &self.plan, &d.validation, store.as_deref_mut(), on)?;
-        }
+    fn prepare(&mut self, model: &MultiTaskModel, store: Option<&mut PrefixStore>) -> Result<()> {
+        self.states =
+            TaskStates::compute(model, &self.plan, self.data, store, self.cfg.cache_prefix)?;
         Ok(())
     }
 
@@ -389,12 +373,7 @@ impl Objective for Contrastive<'_> {
             examples += pb.examples.len();
             let batch = split.batch(&pb.examples, model.config())?;
             let labels: Vec<usize> = pb.examples.iter().map(|&i| split.labels[i]).collect();
-            let states: Option<Vec<f32>> = self.train_states[t.index()].as_ref().map(|c| {
-                pb.examples
-                    .iter()
-                    .flat_map(|&i| c[i].iter().copied())
-                    .collect()
-            });
+            let states = self.states.gather(t, &pb.examples);
             let input = match &states {
                 Some(s) => EncoderInput::Hidden {
                     batch: &batch,
@@ -426,8 +405,12 @@ impl Objective for Contrastive<'_> {
             if d.validation.is_empty() {
                 continue;
             }
-            let train = embed_split(model, &d.train, self.states(&self.train_states, t))?;
-            let v = embed_split(model, &d.validation, self.states(&self.val_states, t))?;
+            let train = embed_split(model, &d.train, self.states_of(&self.states.train, t))?;
+            let v = embed_split(
+                model,
+                &d.validation,
+                self.states_of(&self.states.validation, t),
+            )?;
             val[t.index()] = centroid_macro_f1(
                 (&train, &d.train.labels),
                 (&v, &d.validation.labels),

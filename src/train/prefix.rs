@@ -115,3 +115,42 @@ pub fn run_states(
         (true, None) => prefix_cache(model, plan, split).map(Some),
     }
 }
+
+/// The states a run trains and validates from, per task ([`run_states`]
+/// of each task's training and validation split).
+#[derive(Default)]
+pub struct TaskStates {
+    /// Per task, its training split's states.
+    pub train: [Option<Vec<Vec<f32>>>; 2],
+    /// Per task, its validation split's states.
+    pub validation: [Option<Vec<Vec<f32>>>; 2],
+}
+
+impl TaskStates {
+    /// Both tasks' states for training from `plan` (training splits first,
+    /// then validation splits).
+    pub fn compute(
+        model: &MultiTaskModel,
+        plan: &Plan,
+        data: &[super::split::TaskData; 2],
+        mut store: Option<&mut PrefixStore>,
+        enabled: bool,
+    ) -> Result<Self> {
+        let mut s = TaskStates::default();
+        for (slot, d) in s.train.iter_mut().zip(data) {
+            *slot = run_states(model, plan, &d.train, store.as_deref_mut(), enabled)?;
+        }
+        for (slot, d) in s.validation.iter_mut().zip(data) {
+            *slot = run_states(model, plan, &d.validation, store.as_deref_mut(), enabled)?;
+        }
+        Ok(s)
+    }
+
+    /// The training states of examples `idx` of task `t`, laid end to end
+    /// as one batch's `[tokens, hidden]`; `None` without a cache.
+    pub fn gather(&self, t: super::task::Task, idx: &[usize]) -> Option<Vec<f32>> {
+        self.train[t.index()]
+            .as_ref()
+            .map(|c| idx.iter().flat_map(|&i| c[i].iter().copied()).collect())
+    }
+}

@@ -64,3 +64,15 @@ pub struct TaskData {
     /// Scored after every epoch to pick the best state.
     pub validation: Split,
 }
+
+/// Steps in one epoch: batches of `batch_size` over the larger task's
+/// training split (the smaller task cycles).
+pub fn steps_per_epoch(data: &[TaskData; 2], batch_size: usize) -> usize {
+    let n_max = data.iter().map(|d| d.train.len()).max().unwrap_or(0);
+    n_max.div_ceil(batch_size.max(1))
+}
+
+/// Examples of both tasks in a full step (the last batch of an order may be short).
+pub fn examples_per_step(data: &[TaskData; 2], batch_size: usize) -> usize {
+    data.iter().map(|d| d.train.len().min(batch_size)).sum()
+}
