@@ -84,7 +84,18 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
          <a href=\"#all-heads\">All heads</a> <a href=\"#pooling\">Mean pooling</a> <a href=\"#norms\">Norms</a></nav>\n</header>\n",
         trace.hidden, summary.pooled_norm
     );
+    section_tokens(&mut s, trace, summary);
+    section_attention(&mut s, trace);
+    section_all_heads(&mut s, trace, summary);
+    section_pooling(&mut s, trace, summary);
+    section_norms(&mut s, trace, summary);
+    section_task_heads(&mut s, summary);
+    section_data_and_script(&mut s, trace, summary);
+    s
+}
 
+/// Section 1: the text with each piece's span marked, then the table of pieces.
+fn section_tokens(s: &mut String, trace: &Trace, summary: &Summary) {
     // 1. Tokenization: the text with each piece's span marked, then the table.
     s.push_str(
         "<section id=\"tokens\">\n<h2>1. Tokenization</h2>\n<div class=\"side-by-side\"><div>\n",
@@ -129,7 +140,11 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
         );
     }
     s.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
 
+/// Section 2: one head in detail, chosen with the selectors (drawn by the script).
+fn section_attention(s: &mut String, trace: &Trace) {
+    let heads = trace.heads;
     // 2. One head in detail, chosen with the selectors (drawn by the script).
     let _ = write!(
         s,
@@ -144,7 +159,13 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
          <noscript><p>The detailed view needs JavaScript; the small maps below do not.</p></noscript>\n</section>\n",
         d = trace.hidden / heads.max(1)
     );
+}
 
+/// Section 3: the grid of small multiples, one SVG per layer and head.
+fn section_all_heads(s: &mut String, trace: &Trace, summary: &Summary) {
+    let l = trace.len();
+    let layers = trace.layers.len();
+    let heads = trace.heads;
     // The grid of small multiples: one SVG per layer and head.
     let _ = write!(
         s,
@@ -171,7 +192,11 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
         }
     }
     s.push_str("\n</div>\n</section>\n");
+}
 
+/// Section 4: what each token puts into the mean-pooled embedding.
+fn section_pooling(s: &mut String, trace: &Trace, summary: &Summary) {
+    let l = trace.len();
     // 4. Mean pooling.
     let last = trace
         .layers
@@ -197,7 +222,11 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
     );
     s.push_str(&share_chart(summary, &contrib_norms));
     s.push_str("</section>\n");
+}
 
+/// Section 5: hidden-state norms per token and layer.
+fn section_norms(s: &mut String, trace: &Trace, summary: &Summary) {
+    let layers = trace.layers.len();
     // 5. Hidden-state norms per token and layer.
     s.push_str(
         "<section id=\"norms\">\n<h2>5. Hidden-state norms</h2>\n<p class=\"note\">|x<sub>t</sub>| of each token after the embeddings \
@@ -231,7 +260,10 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
         s.push_str("</tr>\n");
     }
     s.push_str("</tbody>\n</table>\n</section>\n");
+}
 
+/// Section 6: the task heads of a checkpoint, when one was given.
+fn section_task_heads(s: &mut String, summary: &Summary) {
     // 6. The task heads of a checkpoint.
     if !summary.heads.is_empty() {
         s.push_str(
@@ -268,7 +300,12 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
         }
         s.push_str("</section>\n");
     }
+}
 
+/// The data for the detailed view, then the script that draws it, and the end of the page.
+fn section_data_and_script(s: &mut String, trace: &Trace, summary: &Summary) {
+    let layers = trace.layers.len();
+    let heads = trace.heads;
     // Data for the detailed view, then the script that draws it.
     let probs: Vec<Vec<Vec<f64>>> = (0..layers)
         .map(|n| {
@@ -295,7 +332,6 @@ pub fn page(trace: &Trace, summary: &Summary) -> String {
          Self-contained: nothing on this page is fetched from anywhere.</footer>\n\
          <script type=\"application/json\" id=\"data\">{data}</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     );
-    s
 }
 
 /// Horizontal bars: each token's pooling share (signed, blue or red) and
