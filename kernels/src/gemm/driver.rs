@@ -170,17 +170,7 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                             // successive micro-panels of one depth block are
                             // k·NR floats apart).
                             let pf = if j0 + nr < jend {
-                                let lines = (kc * nr).div_ceil(FLOATS_PER_LINE);
-                                let per = lines.div_ceil(n_ip);
-                                let first = ((ip - ic / mr) * per).min(lines);
-                                Prefetch {
-                                    start: p
-                                        .bpack
-                                        .as_ptr()
-                                        .wrapping_add((j0 / nr + 1) * nr * k + pc * nr)
-                                        .wrapping_add(first * FLOATS_PER_LINE),
-                                    lines: per.min(lines - first),
-                                }
+                                next_panel_share(p, j0 / nr + 1, pc, kc, ip - ic / mr, n_ip)
                             } else {
                                 Prefetch::NONE
                             };
@@ -220,22 +210,9 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
                             if last {
                                 if let Some(epi) = p.epilogue {
                                     debug_assert!(direct && mrows <= MAX_MR);
-                                    let mut segs: [&mut [f32]; MAX_MR] =
-                                        std::array::from_fn(|_| <&mut [f32]>::default());
-                                    for (r, seg) in segs.iter_mut().enumerate().take(mrows) {
-                                        // SAFETY: with unit column stride, row
-                                        // i0 + r, columns j0..j0+ncols are
-                                        // contiguous and owned by this task;
-                                        // the rows are distinct, so the
-                                        // slices do not overlap.
-                                        *seg = unsafe {
-                                            std::slice::from_raw_parts_mut(
-                                                c.ptr.add((i0 + r) * c.rs + j0),
-                                                ncols,
-                                            )
-                                        };
-                                    }
-                                    epi(i0, j0, &mut segs[..mrows]);
+                                    // SAFETY: the tile's rows and columns lie
+                                    // in this task's block of C.
+                                    unsafe { run_epilogue(epi, c, i0, j0, mrows, ncols) };
                                 }
                             }
                         }
@@ -248,6 +225,57 @@ unsafe fn run_block(p: &Product<'_>, r0: usize, r1: usize, c0: usize, c1: usize)
             jc = jend;
         }
     });
+}
+
+/// This tile's share of the lines of B micro-panel `panel` at depth block
+/// `pc..pc + kc`: the `n_ip` tiles of a row block each fetch one slice,
+/// tile `rel` the `rel`-th.
+#[inline(always)]
+fn next_panel_share(
+    p: &Product<'_>,
+    panel: usize,
+    pc: usize,
+    kc: usize,
+    rel: usize,
+    n_ip: usize,
+) -> Prefetch {
+    let (nr, k) = (p.kern.nr, p.k);
+    let lines = (kc * nr).div_ceil(FLOATS_PER_LINE);
+    let per = lines.div_ceil(n_ip);
+    let first = (rel * per).min(lines);
+    Prefetch {
+        start: p
+            .bpack
+            .as_ptr()
+            .wrapping_add(panel * nr * k + pc * nr)
+            .wrapping_add(first * FLOATS_PER_LINE),
+        lines: per.min(lines - first),
+    }
+}
+
+/// Run the epilogue on the finished tile at rows `i0..i0 + mrows`, columns
+/// `j0..j0 + ncols` of C, one slice per row.
+///
+/// # Safety
+/// C has unit column stride, the tile lies inside C, and no other thread
+/// touches it meanwhile.
+#[inline(always)]
+unsafe fn run_epilogue(
+    epi: Epilogue<'_>,
+    c: COut,
+    i0: usize,
+    j0: usize,
+    mrows: usize,
+    ncols: usize,
+) {
+    let mut segs: [&mut [f32]; MAX_MR] = std::array::from_fn(|_| <&mut [f32]>::default());
+    for (r, seg) in segs.iter_mut().enumerate().take(mrows) {
+        // SAFETY: with unit column stride, row i0 + r, columns
+        // j0..j0+ncols are contiguous and owned by the caller's task; the
+        // rows are distinct, so the slices do not overlap.
+        *seg = unsafe { std::slice::from_raw_parts_mut(c.ptr.add((i0 + r) * c.rs + j0), ncols) };
+    }
+    epi(i0, j0, &mut segs[..mrows]);
 }
 
 /// Floats in a 64-byte cache line.
