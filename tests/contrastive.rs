@@ -248,7 +248,10 @@ fn cli_checkpoint_works_with_eval_predict_and_inspect() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Options of the contrastive method with the classification method are refused.
-    let out = run(&["train", "--method", "classify", "--pair-loss", "supcon"], b"");
+    let out = run(
+        &["train", "--method", "classify", "--pair-loss", "supcon"],
+        b"",
+    );
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && e.contains("--method contrastive"),
