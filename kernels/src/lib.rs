@@ -1,6 +1,6 @@
 //! Numeric primitives for minilm. This crate knows nothing of BERT: it offers
-//! row-major f32 matrix products, LayerNorm, softmax and erf-GELU over plain
-//! slices, and decides in one place ([`parallel`]) when work is worth
+//! row-major f32 matrix products (and int8 / bf16 ones: [`qgemm`],
+//! [`bgemm`]), LayerNorm, softmax and erf-GELU over plain slices, and decides in one place ([`parallel`]) when work is worth
 //! spreading over threads.
 //!
 //! Layout conventions: every matrix is a row-major slice. A weight in PyTorch
@@ -19,6 +19,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod attention;
+pub mod bgemm;
 pub mod convert;
 pub mod fastmath;
 pub mod gelu;
@@ -29,11 +30,15 @@ pub mod layer_norm;
 pub mod parallel;
 #[doc(hidden)]
 pub mod peak;
+pub mod qgemm;
 #[cfg(feature = "reference")]
 #[doc(hidden)]
 pub mod reference;
 pub mod softmax;
 mod team;
+mod tiles;
 
+pub use bgemm::{linear_bf16, linear_bf16_serial, Bf16Weight};
 pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
 pub use isa::Isa;
+pub use qgemm::{linear_i8, linear_i8_serial, quantize_rows_u8, QuantWeight};

@@ -114,3 +114,22 @@ pub fn assert_close(
 pub fn bits(xs: &[f32]) -> Vec<u32> {
     xs.iter().map(|v| v.to_bits()).collect()
 }
+
+/// Which epilogue a test case uses: 0 none, 1 GELU, 2 residual.
+pub fn epilogue(epi: u8, r: &[f32]) -> minilm_kernels::Epilogue<'_> {
+    match epi {
+        0 => minilm_kernels::Epilogue::None,
+        1 => minilm_kernels::Epilogue::Gelu,
+        _ => minilm_kernels::Epilogue::Residual(r),
+    }
+}
+
+/// f64 reference of a `linear` epilogue applied to `v` (the product plus
+/// bias) at element `e`.
+pub fn epilogue64(epi: u8, v: f64, r: &[f32], e: usize) -> f64 {
+    match epi {
+        0 => v,
+        1 => minilm_kernels::gelu::gelu_erf64(v),
+        _ => v + r[e] as f64,
+    }
+}
