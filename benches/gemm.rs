@@ -23,7 +23,9 @@ use minilm_kernels::isa::{self, Isa};
 use minilm_kernels::parallel;
 use minilm_kernels::peak::fma_peak_gflops;
 use minilm_kernels::reference::matrixmultiply_sgemm;
-use minilm_kernels::{linear, sgemm, Epilogue, PackedWeight};
+use minilm_kernels::{
+    linear, linear_bf16, linear_i8, sgemm, Bf16Weight, Epilogue, PackedWeight, QuantWeight,
+};
 use std::time::Instant;
 
 mod support;
@@ -82,6 +84,10 @@ fn main() {
         smoke();
         return;
     }
+    if std::env::args().any(|a| a == "lowp") {
+        lowp_table();
+        return;
+    }
     let path = isa::current();
     let peak1 = fma_peak_gflops(Isa::Avx512, 2.0).or_else(|| fma_peak_gflops(Isa::Avx2, 2.0));
     // Two threads on two cores: twice the single-core peak.
@@ -138,6 +144,64 @@ fn main() {
                 println!(
                     "| {k} → {n} | {m} | {threads} | {lin:.1} | {sg:.1} | {mm:.1} | {:.2}× | {frac} |",
                     lin / mm
+                );
+            }
+        }
+    }
+    println!();
+    lowp_table();
+}
+
+/// Int8 and bf16 products against f32 `linear` (the same prepacked-weight
+/// product), at the model's shapes: m = 1280 rows (a batch of 32 sentences
+/// of ~40 tokens) and m = 16 (one short sentence). GFLOP/s-equivalent: 2·m·n·k
+/// over the time, quantization / conversion of the activations included.
+/// Run alone with `cargo bench --bench gemm -- lowp` (also part of the full
+/// table run).
+fn lowp_table() {
+    println!("instruction-set path: {}", isa::current().name());
+    println!();
+    println!("| k → n | m | threads | f32 GFLOP/s | int8 GFLOP/s | bf16 GFLOP/s | int8 / f32 | bf16 / f32 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &(k, n) in &[(384, 1152), (384, 384), (384, 1536), (1536, 384)] {
+        for &m in &[1280usize, 16] {
+            // Activations skewed like post-GELU rows.
+            let x: Vec<f32> = fill(m * k, 3)
+                .iter()
+                .map(|v| v.abs() * 2.0 - 0.17)
+                .collect();
+            let w = fill(n * k, 4);
+            let pw = PackedWeight::new(&w, n, k);
+            let qw = QuantWeight::quantize(&w, n, k);
+            let bw = Bf16Weight::new(&w, n, k);
+            let flops = 2.0 * (m * n * k) as f64;
+            let (mut o1, mut o2, mut o3) = (
+                vec![0.0f32; m * n],
+                vec![0.0f32; m * n],
+                vec![0.0f32; m * n],
+            );
+            for threads in [1usize, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let r = parallel::install(&pool, || {
+                    gflops_interleaved(
+                        flops,
+                        &mut [
+                            &mut || linear(&x, m, &pw, None, Epilogue::None, &mut o1),
+                            &mut || linear_i8(&x, m, &qw, None, Epilogue::None, &mut o2),
+                            &mut || linear_bf16(&x, m, &bw, None, Epilogue::None, &mut o3),
+                        ],
+                    )
+                });
+                println!(
+                    "| {k} → {n} | {m} | {threads} | {:.1} | {:.1} | {:.1} | {:.2}× | {:.2}× |",
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[1] / r[0],
+                    r[2] / r[0]
                 );
             }
         }

@@ -42,6 +42,7 @@ pub use weight::Bf16Weight;
 use crate::convert;
 use crate::gemm::Epilogue;
 use crate::isa::{self, Isa};
+use crate::parallel;
 use crate::tiles::{self, Grid, OutPtr, MAX_MR};
 use dispatch::BKernel;
 
@@ -96,10 +97,7 @@ fn linear_impl(
     let (mr, nr) = (kern.mr, kern.nr);
     assert!(mr <= MAX_MR && mr * nr <= SCRATCH);
     let lda = 2 * k.div_ceil(2);
-    let mut a = vec![0u16; m.div_ceil(mr) * mr * lda];
-    for i in 0..m {
-        convert::f32_to_bf16(&x[i * k..(i + 1) * k], &mut a[i * lda..i * lda + k]);
-    }
+    let a = convert_rows(x, m, k, m.div_ceil(mr) * mr, allow_threads);
     let bias = tiles::padded_bias(bias, n.div_ceil(nr) * nr);
     let prod = Prod {
         isa,
@@ -126,6 +124,34 @@ fn linear_impl(
         unsafe { prod.tile(outp, i0, j0) }
     });
 }
+
+/// `x: [m, k]` rounded to bf16 rows of `lda = 2·ceil(k/2)` u16, zero rows
+/// up to `m_pad` (rows split across threads when `allow_threads` and it
+/// pays; each row's result is the same).
+fn convert_rows(x: &[f32], m: usize, k: usize, m_pad: usize, allow_threads: bool) -> Vec<u16> {
+    let lda = 2 * k.div_ceil(2);
+    let mut a = vec![0u16; m_pad * lda];
+    if allow_threads && lda > 0 && parallel::worth_parallel_elementwise(m * k) {
+        let items: Vec<_> = a[..m * lda]
+            .chunks_mut(ROWS_PER_TASK * lda)
+            .enumerate()
+            .collect();
+        parallel::for_each_item(items, |(c, rows)| {
+            for (r, row) in rows.chunks_exact_mut(lda).enumerate() {
+                let i = c * ROWS_PER_TASK + r;
+                convert::f32_to_bf16(&x[i * k..(i + 1) * k], &mut row[..k]);
+            }
+        });
+    } else {
+        for i in 0..m {
+            convert::f32_to_bf16(&x[i * k..(i + 1) * k], &mut a[i * lda..i * lda + k]);
+        }
+    }
+    a
+}
+
+/// Rows per task when the activations are converted on several threads.
+const ROWS_PER_TASK: usize = 32;
 
 /// One product over converted activations.
 struct Prod<'a> {

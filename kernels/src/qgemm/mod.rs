@@ -56,6 +56,7 @@ pub use weight::{QuantWeight, MAX_K};
 
 use crate::gemm::Epilogue;
 use crate::isa::{self, Isa};
+use crate::parallel;
 use crate::tiles::{self, Grid, OutPtr, MAX_MR};
 use dispatch::{Post, QKernel};
 
@@ -156,17 +157,50 @@ impl Activations {
         }
     }
 
-    /// Quantize `x: [m, k]` row by row.
-    fn quantize(isa: Isa, kern: &QKernel, x: &[f32], m: usize, k: usize) -> Self {
+    /// Quantize `x: [m, k]` row by row (rows split across threads when
+    /// `allow_threads` and it pays; each row's result is the same).
+    fn quantize(
+        isa: Isa,
+        kern: &QKernel,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        allow_threads: bool,
+    ) -> Self {
         let mut a = Self::zeroed(kern, m, k);
-        for i in 0..m {
-            let p = rows::quantize_row(isa, &x[i * k..(i + 1) * k], &mut a.q[i * a.lda..]);
-            a.sx[i] = p.scale;
-            a.zx[i] = p.zero;
+        let lda = a.lda;
+        let one = |i: usize, q: &mut [u8], s: &mut f32, z: &mut i32| {
+            let p = rows::quantize_row(isa, &x[i * k..(i + 1) * k], q);
+            (*s, *z) = (p.scale, p.zero);
+        };
+        if allow_threads && lda > 0 && parallel::worth_parallel_elementwise(m * k) {
+            let items: Vec<_> = a.q[..m * lda]
+                .chunks_mut(ROWS_PER_TASK * lda)
+                .zip(a.sx[..m].chunks_mut(ROWS_PER_TASK))
+                .zip(a.zx[..m].chunks_mut(ROWS_PER_TASK))
+                .enumerate()
+                .collect();
+            parallel::for_each_item(items, |(c, ((q, s), z))| {
+                for r in 0..s.len() {
+                    one(
+                        c * ROWS_PER_TASK + r,
+                        &mut q[r * lda..],
+                        &mut s[r],
+                        &mut z[r],
+                    );
+                }
+            });
+        } else {
+            for i in 0..m {
+                one(i, &mut a.q[i * lda..], &mut a.sx[i], &mut a.zx[i]);
+            }
         }
         a
     }
 }
+
+/// Rows per task when the activations are quantized on several threads.
+const ROWS_PER_TASK: usize = 32;
 
 fn linear_impl(
     x: &[f32],
@@ -187,7 +221,7 @@ fn linear_impl(
     // A weight packed under another path (only when tests force paths) is
     // repacked for this call.
     let w = w.for_kernel(kern);
-    let a = Activations::quantize(isa, kern, x, m, k);
+    let a = Activations::quantize(isa, kern, x, m, k, allow_threads);
     let prod = Prod {
         isa,
         kern,
