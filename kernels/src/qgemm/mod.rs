@@ -7,7 +7,7 @@
 //!   [-127, 127]. Symmetric because weights are centred on zero, so no zero
 //!   point is needed on this side.
 //! * Activations: asymmetric u8, one scale and zero point per row, chosen at
-//!   call time over the row's `[min(x, 0), max(x, 0)]` (see [`rows`] for the
+//!   call time over the row's `[min(x, 0), max(x, 0)]` (see `qgemm/rows.rs` for the
 //!   exact rounding). Asymmetric because the rows are often skewed: after
 //!   GELU a row lies in [-0.17, max], and a symmetric int8 grid would spend
 //!   half its 256 levels on negative values that do not occur. Per row (not
@@ -91,9 +91,13 @@ pub fn linear_i8_serial(
 
 /// The row quantizer `linear_i8` applies to its input: `x: [m, k]` to
 /// (`[m, k]` u8 row-major, `[m]` scales, `[m]` zero points), so that
-/// `x[i, p] ≈ scale[i]·(q[i, p] − zero[i])`. See [`rows`] for the rounding
-/// and for rows of zeros or non-finite values. Panics when
-/// `x.len() != m·k`.
+/// `x[i, p] ≈ scale[i]·(q[i, p] − zero[i])`: with `lo = min(x_i, 0)`,
+/// `hi = max(x_i, 0)`, `scale = (hi − lo)/255`, `zero = round(−lo/scale)`,
+/// `q = clamp(round(x·(1/scale)) + zero, 0, 255)`, rounding half to even
+/// (`x·(1/scale)`, one division per row, is within 1 ulp of `x/scale`). An
+/// all-zero row gets scale 1, zero point 0; a row holding NaN or ±inf gets
+/// scale NaN (its outputs in `linear_i8` are NaN). The same bits on every
+/// path. Panics when `x.len() != m·k`.
 pub fn quantize_rows_u8(x: &[f32], m: usize, k: usize) -> (Vec<u8>, Vec<f32>, Vec<i32>) {
     assert_eq!(x.len(), m * k, "quantize_rows_u8: input is not [{m}, {k}]");
     let isa = isa::current();
