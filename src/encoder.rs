@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::bert::Scratch;
 use crate::model::pooling::{l2_normalize, mean_pool};
 use crate::model::{BertModel, TokenBatch};
+use crate::precision::Precision;
 use crate::tokenize::{Tokenizer, Tokens};
 use crate::weights::ParamStore;
 use std::path::{Path, PathBuf};
@@ -57,14 +58,28 @@ impl Encoder {
         Ok(Self::from_parts(config, pipeline, params, tokenizer))
     }
 
-    /// Assemble an encoder from already-loaded parts.
+    /// [`Encoder::from_dir`] at `precision` (`None`: the folder's own, as
+    /// [`Encoder::from_dir`]); the weights are packed once.
+    pub fn from_dir_at(dir: impl AsRef<Path>, precision: Option<Precision>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let enc = Self::from_dir(dir)?;
+        match precision {
+            Some(p) if p != enc.precision() => enc
+                .with_precision(p)
+                .map_err(|e| Error::file(dir, e.message())),
+            _ => Ok(enc),
+        }
+    }
+
+    /// Assemble an encoder from already-loaded parts, in the precision the
+    /// parameters were stored in (f32, or int8 for an int8 model folder).
     pub fn from_parts(
         config: BertConfig,
         pipeline: PipelineConfig,
         params: ParamStore,
         tokenizer: Tokenizer,
     ) -> Self {
-        let model = BertModel::from_store(&config, &params);
+        let model = BertModel::from_store_at(&config, &params, params.precision());
         let normalize = pipeline.normalize;
         Encoder {
             tokenizer,
@@ -87,6 +102,29 @@ impl Encoder {
     pub fn with_batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);
         self
+    }
+
+    /// The same encoder with its dense layers in `precision` (see
+    /// [`crate::precision`]); the weights are packed again. An int8 model
+    /// folder runs only at int8: its f32 weights are gone, so asking for
+    /// f32 or bf16 is an error rather than a silent upcast.
+    pub fn with_precision(mut self, precision: Precision) -> Result<Self> {
+        let stored = self.params.precision();
+        if stored == Precision::Int8 && precision != Precision::Int8 {
+            return Err(Error::msg(format!(
+                "this model folder stores int8 weights (minilm convert --to int8): it runs only at \
+                 --precision int8, not {precision}; use the f32 folder for {precision}"
+            )));
+        }
+        if precision != self.model.precision {
+            self.model = BertModel::from_store_at(self.config(), &self.params, precision);
+        }
+        Ok(self)
+    }
+
+    /// The arithmetic of the dense layers.
+    pub fn precision(&self) -> Precision {
+        self.model.precision
     }
 
     /// Whether embeddings are scaled to unit length (default: as the model's

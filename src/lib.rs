@@ -15,6 +15,7 @@ pub mod embedded;
 pub mod encoder;
 pub mod error;
 pub mod model;
+pub mod precision;
 pub mod progress;
 pub mod sha256;
 pub mod tokenize;
@@ -29,3 +30,4 @@ pub mod train;
 
 pub use encoder::{default_model_dir, Encoder};
 pub use error::{Error, Result};
+pub use precision::Precision;

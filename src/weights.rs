@@ -8,6 +8,7 @@
 
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
+use crate::precision::{Precision, QuantTensor, METADATA_KEY, SCALE_SUFFIX};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +37,9 @@ impl Tensor {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParamStore {
     tensors: BTreeMap<String, Tensor>,
+    /// The s8 rows and scales of the tensors an `int8` model folder stores
+    /// quantized; `tensors` holds their f32 values `q · scale`.
+    quantized: BTreeMap<String, QuantTensor>,
 }
 
 impl ParamStore {
@@ -75,6 +79,20 @@ impl ParamStore {
     pub fn remove(&mut self, name: &str) -> Option<Tensor> {
         self.tensors.remove(name)
     }
+    /// The s8 form of tensor `name` when the model folder stored it so.
+    pub fn quantized(&self, name: &str) -> Option<&QuantTensor> {
+        self.quantized.get(name)
+    }
+    /// The precision the model folder was written in: `Int8` when it
+    /// stores s8 tensors, else `F32` (F16 and BF16 storage is widened
+    /// exactly to f32).
+    pub fn precision(&self) -> Precision {
+        if self.quantized.is_empty() {
+            Precision::F32
+        } else {
+            Precision::Int8
+        }
+    }
     /// Number of tensors.
     pub fn len(&self) -> usize {
         self.tensors.len()
@@ -109,8 +127,14 @@ impl ParamStore {
                     format!("shape {:?}, expected {:?}", view.shape(), shape),
                 ));
             }
-            let data =
-                widen(view.dtype(), view.data()).map_err(|m| Error::tensor(path, &name, m))?;
+            let data = if view.dtype() == Dtype::I8 {
+                let q = read_quantized(&st, &name, &view, path)?;
+                let data = q.dequantize();
+                store.quantized.insert(name.clone(), q);
+                data
+            } else {
+                widen(view.dtype(), view.data()).map_err(|m| Error::tensor(path, &name, m))?
+            };
             if let Some(i) = data.iter().position(|v| !v.is_finite()) {
                 return Err(Error::tensor(
                     path,
@@ -120,8 +144,78 @@ impl ParamStore {
             }
             store.insert(name, Tensor { shape, data });
         }
+        check_recorded_precision(bytes, path, store.precision())?;
         Ok(store)
     }
+}
+
+/// The s8 tensor `name` (a 2-D `view`) with its `{name}_scale` row scales.
+fn read_quantized(
+    st: &SafeTensors<'_>,
+    name: &str,
+    view: &safetensors::tensor::TensorView<'_>,
+    path: &Path,
+) -> Result<QuantTensor> {
+    let scale_name = format!("{name}{SCALE_SUFFIX}");
+    let rows = view.shape().first().copied().unwrap_or(0);
+    if view.shape().len() != 2 {
+        return Err(Error::tensor(path, name, "an I8 tensor must be 2-D"));
+    }
+    let scales = st
+        .tensor(&scale_name)
+        .or_else(|_| st.tensor(&format!("bert.{scale_name}")))
+        .map_err(|_| Error::tensor(path, &scale_name, "missing (an I8 tensor needs its scales)"))?;
+    if scales.dtype() != Dtype::F32 || scales.shape() != [rows] {
+        return Err(Error::tensor(
+            path,
+            &scale_name,
+            format!(
+                "expected F32 [{rows}], found {:?} {:?}",
+                scales.dtype(),
+                scales.shape()
+            ),
+        ));
+    }
+    let scales =
+        widen(Dtype::F32, scales.data()).map_err(|m| Error::tensor(path, &scale_name, m))?;
+    if let Some(i) = scales.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+        let m = format!(
+            "scale {} of row {i} is not a positive finite number",
+            scales[i]
+        );
+        return Err(Error::tensor(path, &scale_name, m));
+    }
+    let q = view.data().iter().map(|&b| b as i8).collect::<Vec<_>>();
+    if let Some(i) = q.iter().position(|&v| v == i8::MIN) {
+        return Err(Error::tensor(
+            path,
+            name,
+            format!("value -128 at flat index {i} (s8 weights are in [-127, 127])"),
+        ));
+    }
+    Ok(QuantTensor { q, scales })
+}
+
+/// When the file's metadata records a precision ([`METADATA_KEY`]), it
+/// must agree with the tensors found: a folder that says `int8` but holds
+/// float weights (or the reverse) was not written by `minilm convert`.
+fn check_recorded_precision(bytes: &[u8], path: &Path, found: Precision) -> Result<()> {
+    let Ok((_, meta)) = SafeTensors::read_metadata(bytes) else {
+        return Ok(()); // deserialize already accepted the file
+    };
+    let Some(recorded) = meta.metadata().as_ref().and_then(|m| m.get(METADATA_KEY)) else {
+        return Ok(());
+    };
+    let recorded_int8 = recorded == Precision::Int8.name();
+    if recorded_int8 != (found == Precision::Int8) {
+        return Err(Error::file(
+            path,
+            format!(
+                "metadata says {METADATA_KEY} = {recorded:?} but the weights are stored as {found}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl ParamStore {

@@ -1,16 +1,23 @@
-//! `minilm convert`: a model folder with its weights stored as bf16, f16 or f32.
+//! `minilm convert`: a model folder with its weights stored as bf16, f16,
+//! f32, or int8 (s8 rows with per-row scales; see [`crate::precision`]).
 
 use super::args::Args;
 use super::model_dir;
 use crate::error::{Error, Result};
+use crate::precision::{is_quantized_tensor, QuantTensor, METADATA_KEY, SCALE_SUFFIX};
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 
-const HELP: &str = "usage: minilm convert --to bf16|f16|f32 --out DIR [--model DIR]
+const HELP: &str = "usage: minilm convert --to bf16|f16|f32|int8 --out DIR [--model DIR]
 
 Writes a copy of the model folder to DIR whose model.safetensors stores every
 floating-point tensor as bfloat16, IEEE half (f16) or f32 (rounded to nearest
 even). The engine widens 16-bit weights to f32 at load and computes in f32.
+With --to int8, the dense layers' weights and the word-embedding table are
+stored as s8 rows with one f32 scale per row (exactly what --precision int8
+computes with), the other tensors as f32; such a folder runs only at
+--precision int8 (its default). The folder's storage is recorded in the
+safetensors metadata (minilm.precision).
 Every other file (config, tokenizer, pooling) is copied unchanged. DIR is
 written whole and atomically: a failed write leaves no partial folder. An
 existing DIR is replaced, and must then be a model folder (or empty).";
@@ -29,9 +36,10 @@ pub fn run(argv: &[String]) -> Result<()> {
         Some("bf16") => Dtype::BF16,
         Some("f16") => Dtype::F16,
         Some("f32") => Dtype::F32,
+        Some("int8") => Dtype::I8,
         Some(other) => {
             return Err(Error::msg(format!(
-                "--to {other:?}: expected bf16, f16 or f32"
+                "--to {other:?}: expected bf16, f16, f32 or int8"
             )))
         }
         None => return Err(Error::msg(format!("--to is required\n{HELP}"))),
@@ -62,8 +70,12 @@ pub fn run(argv: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Every F32/F16/BF16 tensor of a safetensors file re-encoded as `dtype`;
-/// other tensors (e.g. the I64 `position_ids`) and the metadata kept as they are.
+/// Every F32/F16/BF16 tensor of a safetensors file re-encoded as `dtype`
+/// (`I8`: the tensors [`is_quantized_tensor`] names as s8 rows plus their
+/// `…_scale`, the rest as F32); other tensors (e.g. the I64 `position_ids`)
+/// and the metadata kept as they are, plus the storage recorded under
+/// [`METADATA_KEY`]. A file that already holds s8 tensors is refused: its
+/// f32 weights are gone.
 pub fn convert_safetensors(bytes: &[u8], path: &Path, dtype: Dtype) -> Result<Vec<u8>> {
     let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| Error::file(path, format!("not a valid safetensors file: {e}")))?;
@@ -71,22 +83,52 @@ pub fn convert_safetensors(bytes: &[u8], path: &Path, dtype: Dtype) -> Result<Ve
         .map_err(|e| Error::file(path, format!("not a valid safetensors file: {e}")))?;
     let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, view) in st.tensors() {
-        let (dt, data) = match view.dtype() {
+        let shape = view.shape().to_vec();
+        match view.dtype() {
             Dtype::F32 | Dtype::F16 | Dtype::BF16 => {
                 let values = crate::weights::widen(view.dtype(), view.data())
                     .map_err(|m| Error::tensor(path, &name, m))?;
-                (dtype, crate::weights::narrow(dtype, &values))
+                if dtype == Dtype::I8 && is_quantized_tensor(&name) && shape.len() == 2 {
+                    let q = QuantTensor::quantize(&values, shape[0], shape[1]);
+                    let scale = crate::weights::narrow(Dtype::F32, &q.scales);
+                    tensors.push((
+                        format!("{name}{SCALE_SUFFIX}"),
+                        Dtype::F32,
+                        vec![shape[0]],
+                        scale,
+                    ));
+                    let bytes = q.q.iter().map(|&v| v as u8).collect();
+                    tensors.push((name, Dtype::I8, shape, bytes));
+                } else {
+                    let to = if dtype == Dtype::I8 {
+                        Dtype::F32
+                    } else {
+                        dtype
+                    };
+                    tensors.push((name, to, shape, crate::weights::narrow(to, &values)));
+                }
             }
-            other => (other, view.data().to_vec()),
-        };
-        tensors.push((name, dt, view.shape().to_vec(), data));
+            Dtype::I8 => {
+                let m = "this model folder is already int8 (its f32 weights are gone): convert from the f32 folder";
+                return Err(Error::tensor(path, &name, m));
+            }
+            other => tensors.push((name, other, shape, view.data().to_vec())),
+        }
     }
+    let mut metadata = meta.metadata().clone().unwrap_or_default();
+    let recorded = match dtype {
+        Dtype::I8 => "int8",
+        Dtype::BF16 => "bf16",
+        Dtype::F16 => "f16",
+        _ => "f32",
+    };
+    metadata.insert(METADATA_KEY.to_string(), recorded.to_string());
     let views = tensors.iter().map(|(n, dt, shape, data)| {
         let v = safetensors::tensor::TensorView::new(*dt, shape.clone(), data)
             .expect("shape and byte length agree by construction");
         (n.clone(), v)
     });
-    safetensors::tensor::serialize(views, meta.metadata().clone())
+    safetensors::tensor::serialize(views, Some(metadata))
         .map_err(|e| Error::file(path, format!("cannot serialise: {e}")))
 }
 

@@ -7,18 +7,22 @@ use crate::encoder::DEFAULT_BATCH_SIZE;
 use crate::error::{Error, Result};
 use std::io::Write;
 
-const HELP: &str = "usage: minilm embed [--input FILE] [--model DIR] [--batch-size N] [--threads N] [--no-normalize] [--allow-empty] [--quiet]
+const HELP: &str = "usage: minilm embed [--input FILE] [--model DIR] [--batch-size N] [--threads N] [--precision P] [--no-normalize] [--allow-empty] [--quiet]
 
 Reads JSON Lines (one object with a \"text\" field per line) from FILE or
 standard input and writes each line back with an added \"embedding\" array.
 When standard error is a terminal (and standard output is not), shows lines
-done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.";
+done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.
+
+  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
+                 docs/performance.md measures both); an int8 model folder
+                 runs only at int8";
 
 /// Run `minilm embed`.
 pub fn run(argv: &[String]) -> Result<()> {
     let args = Args::parse(
         argv,
-        &["input", "model", "batch-size", "threads"],
+        &["input", "model", "batch-size", "threads", "precision"],
         &["no-normalize", "allow-empty", "quiet", "help"],
     )?;
     if args.switch("help") {

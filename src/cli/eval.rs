@@ -15,13 +15,17 @@ use std::path::Path;
 /// Texts per forward pass, as [`crate::train::predict::evaluate`] scores.
 const EVAL_BATCH: usize = 64;
 
-const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N] [--quiet]
+const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N] [--precision P] [--quiet]
 
 Scores task A's head on the --task-a files and task B's on the --task-b files
 (.jsonl, .csv, .tsv, .tab or .json) and prints accuracy, per-class and macro
 precision/recall/F1 and the confusion matrix; --json also writes them.
 When standard error is a terminal, shows examples scored / total there with
-an ETA; --quiet hides it.";
+an ETA; --quiet hides it.
+
+  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
+                 docs/performance.md measures both); an int8 model folder
+                 runs only at int8";
 
 /// Run `minilm eval`.
 pub fn run(argv: &[String]) -> Result<()> {
@@ -36,6 +40,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             "label-field",
             "model",
             "threads",
+            "precision",
         ],
         &["quiet", "help"],
     )?;

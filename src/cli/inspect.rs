@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 
 const HELP: &str = "usage: minilm inspect [TEXT ...] [--input FILE] [--json] [--html FILE] [--dump FILE.safetensors]
-                      [--checkpoint DIR] [--model DIR] [--threads N]
+                      [--checkpoint DIR] [--model DIR] [--threads N] [--precision P]
 
 Runs each text through the model and reports, for it:
   word pieces with ids, character offsets and their share of the mean-pooled
@@ -31,12 +31,22 @@ or standard input.
                names in docs/internals.md)
   --checkpoint DIR  a checkpoint of `minilm train`: trace its fine-tuned
                encoder and add each task head's logits and probabilities
+  --precision P  f32 (default: exact), bf16 or int8: trace the approximate
+               arithmetic instead (an int8 model folder runs only at int8)
 With --html or --dump the report is printed only when --json is given.";
 
 #[cfg(feature = "train")]
-const VALUED: &[&str] = &["input", "html", "dump", "model", "threads", "checkpoint"];
+const VALUED: &[&str] = &[
+    "input",
+    "html",
+    "dump",
+    "model",
+    "threads",
+    "checkpoint",
+    "precision",
+];
 #[cfg(not(feature = "train"))]
-const VALUED: &[&str] = &["input", "html", "dump", "model", "threads"];
+const VALUED: &[&str] = &["input", "html", "dump", "model", "threads", "precision"];
 
 /// Computes the task heads' outputs of a traced sentence (none without a checkpoint).
 type HeadsFn = Box<dyn Fn(&Trace) -> Vec<HeadOutput>>;
@@ -54,6 +64,10 @@ fn load(args: &Args) -> Result<(Encoder, HeadsFn)> {
             model.params().clone(),
             base.tokenizer().clone(),
         );
+        let encoder = match super::precision_arg(args)? {
+            Some(p) => encoder.with_precision(p)?,
+            None => encoder,
+        };
         let heads = move |tr: &Trace| -> Vec<HeadOutput> {
             // The heads read the embedding the trainer gave them: pooled, or normalised.
             let e = if model.normalize() {

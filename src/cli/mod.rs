@@ -41,6 +41,13 @@ pub fn apply_threads(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// `--precision f32|bf16|int8`, if given (see [`crate::precision`]).
+pub fn precision_arg(args: &Args) -> Result<Option<crate::Precision>> {
+    args.value("precision")
+        .map(crate::Precision::parse)
+        .transpose()
+}
+
 /// The model folder named by `--model DIR`, else `$MINILM_MODEL`, else the
 /// default folder.
 pub fn model_dir(args: &Args) -> std::path::PathBuf {
@@ -54,14 +61,19 @@ pub fn model_dir(args: &Args) -> std::path::PathBuf {
 /// folder), with `--batch-size` and `--threads` applied.
 pub fn load_encoder(args: &Args) -> Result<Encoder> {
     apply_threads(args)?;
+    let precision = precision_arg(args)?;
     #[cfg(feature = "embed-model")]
     let mut enc = if args.value("model").is_none() && std::env::var_os("MINILM_MODEL").is_none() {
-        Encoder::embedded()?
+        let enc = Encoder::embedded()?;
+        match precision {
+            Some(p) => enc.with_precision(p)?,
+            None => enc,
+        }
     } else {
-        Encoder::from_dir(model_dir(args))?
+        Encoder::from_dir_at(model_dir(args), precision)?
     };
     #[cfg(not(feature = "embed-model"))]
-    let mut enc = Encoder::from_dir(model_dir(args))?;
+    let mut enc = Encoder::from_dir_at(model_dir(args), precision)?;
     if let Some(b) = args.parsed::<usize>("batch-size")? {
         if b == 0 {
             return Err(crate::Error::msg("--batch-size must be at least 1"));
@@ -69,6 +81,20 @@ pub fn load_encoder(args: &Args) -> Result<Encoder> {
         enc = enc.with_batch_size(b);
     }
     Ok(enc)
+}
+
+/// The f32 encoder of model folder `dir` for training: an int8 folder is
+/// refused here, before any work (its f32 weights are gone).
+#[cfg(feature = "train")]
+pub fn trainable_encoder(dir: &std::path::Path) -> Result<Encoder> {
+    let encoder = Encoder::from_dir(dir)?;
+    if encoder.params().precision() != crate::Precision::F32 {
+        return Err(crate::Error::file(
+            dir,
+            "stores int8 weights (minilm convert --to int8); training needs the f32 model folder",
+        ));
+    }
+    Ok(encoder)
 }
 
 /// The base model's tokenizer and the multi-task model of `--checkpoint DIR`
@@ -84,6 +110,9 @@ pub fn load_checkpoint(
     ckpt.check_base(&dir.join("model.safetensors"))?;
     let (config, _, params, tokenizer) = encoder.into_parts();
     let model = ckpt.apply_to(params, &config)?;
+    // An int8 base folder runs at int8 unless told otherwise (then refused).
+    let precision = precision_arg(args)?.unwrap_or(model.params().precision());
+    let model = model.with_precision(precision)?;
     Ok((tokenizer, model))
 }
 

@@ -10,12 +10,17 @@ use crate::train::predict::predict_probs_tasks;
 use crate::train::task::Task;
 use std::io::Write;
 
-const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--allow-empty] [--quiet]
+const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--precision P] [--allow-empty] [--quiet]
 
 Reads JSON Lines with a \"text\" field and adds each task's predicted label
 and class probabilities. --task (a task's name, or A/B) keeps one head only.
 When standard error is a terminal (and standard output is not), shows lines
-done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.";
+done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.
+
+  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
+                 docs/performance.md measures both); an int8 model folder
+                 runs only at int8
+                 (the checkpoint's layers are quantized the same way)";
 
 /// Run `minilm predict`.
 pub fn run(argv: &[String]) -> Result<()> {
@@ -28,6 +33,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             "model",
             "batch-size",
             "threads",
+            "precision",
         ],
         &["allow-empty", "quiet", "help"],
     )?;

@@ -8,21 +8,25 @@ use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use std::io::Write;
 
-const HELP: &str = "usage: minilm similarity TEXT_A TEXT_B [TEXT ...] [--model DIR] [--threads N]
-       minilm similarity --input FILE [--allow-empty] [--model DIR] [--batch-size N] [--threads N]
+const HELP: &str = "usage: minilm similarity TEXT_A TEXT_B [TEXT ...] [--model DIR] [--threads N] [--precision P]
+       minilm similarity --input FILE [--allow-empty] [--model DIR] [--batch-size N] [--threads N] [--precision P]
 
 Prints the cosine similarity of TEXT_A with each following text.
 
 With --input (FILE, or - for standard input), reads JSON Lines with two
 string fields \"a\" and \"b\" and writes each line back with an added
 \"similarity\" (the cosine of the two normalised embeddings); every other
-field is kept as it was.";
+field is kept as it was.
+
+  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
+                 docs/performance.md measures both); an int8 model folder
+                 runs only at int8";
 
 /// Run `minilm similarity`.
 pub fn run(argv: &[String]) -> Result<()> {
     let args = Args::parse(
         argv,
-        &["input", "model", "threads", "batch-size"],
+        &["input", "model", "threads", "batch-size", "precision"],
         &["allow-empty", "help"],
     )?;
     if args.switch("help") {

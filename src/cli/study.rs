@@ -4,7 +4,6 @@
 use super::args::Args;
 use super::train::experiment_config;
 use super::{apply_threads, model_dir};
-use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::train::contrastive::ContrastiveConfig;
 use crate::train::experiment::{ExperimentConfig, Method};
@@ -115,7 +114,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         println!("wrote {}", cfg.markdown.display());
         return Ok(());
     }
-    let encoder = Encoder::from_dir(model_dir(&args))?;
+    let encoder = super::trainable_encoder(&model_dir(&args))?;
     study::run(&encoder, &cfg, &mut |s| {
         if !quiet {
             eprintln!("{s}");

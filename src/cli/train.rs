@@ -496,7 +496,7 @@ fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> 
         }
     };
     say(&format!("loading model from {}", dir.display()));
-    let encoder = Encoder::from_dir(&dir)?;
+    let encoder = super::trainable_encoder(&dir)?;
     let info = RunInfo {
         base_sha: sha256_file(&dir.join("model.safetensors"))?,
         plan: crate::train::Plan::parse(&cfg.train.plan, encoder.config().num_layers)?,

@@ -6,6 +6,7 @@ use super::batch::TokenBatch;
 use super::layer_norm::LayerNorm;
 use super::linear::Linear;
 use crate::config::BertConfig;
+use crate::precision::Precision;
 use crate::weights::ParamStore;
 use minilm_kernels::{attention, parallel, Epilogue};
 use std::cell::Cell;
@@ -34,12 +35,23 @@ pub struct Attention {
 impl Attention {
     /// Load `{prefix}.self.*` and `{prefix}.output.*` (prefix like `encoder.layer.3.attention`).
     pub fn from_store(store: &ParamStore, prefix: &str, cfg: &BertConfig) -> Self {
+        Self::from_store_at(store, prefix, cfg, Precision::F32)
+    }
+
+    /// [`Attention::from_store`] with the dense layers in `precision`.
+    pub fn from_store_at(
+        store: &ParamStore,
+        prefix: &str,
+        cfg: &BertConfig,
+        precision: Precision,
+    ) -> Self {
         let q = format!("{prefix}.self.query");
         let k = format!("{prefix}.self.key");
         let v = format!("{prefix}.self.value");
+        let out = format!("{prefix}.output.dense");
         Attention {
-            qkv: Linear::fused(store, &[&q, &k, &v]),
-            output: Linear::from_store(store, &format!("{prefix}.output.dense")),
+            qkv: Linear::fused_at(store, &[&q, &k, &v], precision),
+            output: Linear::fused_at(store, &[&out], precision),
             layer_norm: LayerNorm::from_store(
                 store,
                 &format!("{prefix}.output.LayerNorm"),

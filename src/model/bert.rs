@@ -5,6 +5,7 @@ use super::embeddings::Embeddings;
 use super::layer::Layer;
 pub use super::layer::Scratch;
 use crate::config::BertConfig;
+use crate::precision::Precision;
 use crate::weights::ParamStore;
 
 /// all-MiniLM-L6-v2's BERT encoder, ready for inference.
@@ -16,17 +17,26 @@ pub struct BertModel {
     pub embeddings: Embeddings,
     /// `encoder.layer.*`, in order.
     pub layers: Vec<Layer>,
+    /// The arithmetic of the dense layers.
+    pub precision: Precision,
 }
 
 impl BertModel {
-    /// Build from checked parameters (see [`ParamStore::load`]).
+    /// Build from checked parameters (see [`ParamStore::load`]), in f32.
     pub fn from_store(config: &BertConfig, store: &ParamStore) -> Self {
+        Self::from_store_at(config, store, Precision::F32)
+    }
+
+    /// Build with the dense layers (and, for int8, the word-embedding
+    /// table) in `precision`; see [`crate::precision`].
+    pub fn from_store_at(config: &BertConfig, store: &ParamStore, precision: Precision) -> Self {
         BertModel {
             config: config.clone(),
-            embeddings: Embeddings::from_store(store, config),
+            embeddings: Embeddings::from_store_at(store, config, precision),
             layers: (0..config.num_layers)
-                .map(|i| Layer::from_store(store, i, config))
+                .map(|i| Layer::from_store_at(store, i, config, precision))
                 .collect(),
+            precision,
         }
     }
 

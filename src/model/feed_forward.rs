@@ -4,6 +4,7 @@
 use super::layer_norm::LayerNorm;
 use super::linear::Linear;
 use crate::config::BertConfig;
+use crate::precision::Precision;
 use crate::weights::ParamStore;
 use minilm_kernels::Epilogue;
 #[cfg(feature = "train")]
@@ -28,9 +29,23 @@ pub struct FeedForward {
 impl FeedForward {
     /// Load `{prefix}.intermediate.*` and `{prefix}.output.*` (prefix like `encoder.layer.3`).
     pub fn from_store(store: &ParamStore, prefix: &str, cfg: &BertConfig) -> Self {
+        Self::from_store_at(store, prefix, cfg, Precision::F32)
+    }
+
+    /// [`FeedForward::from_store`] with the dense layers in `precision`.
+    pub fn from_store_at(
+        store: &ParamStore,
+        prefix: &str,
+        cfg: &BertConfig,
+        precision: Precision,
+    ) -> Self {
+        let (inter, out) = (
+            format!("{prefix}.intermediate.dense"),
+            format!("{prefix}.output.dense"),
+        );
         FeedForward {
-            intermediate: Linear::from_store(store, &format!("{prefix}.intermediate.dense")),
-            output: Linear::from_store(store, &format!("{prefix}.output.dense")),
+            intermediate: Linear::fused_at(store, &[&inter], precision),
+            output: Linear::fused_at(store, &[&out], precision),
             layer_norm: LayerNorm::from_store(
                 store,
                 &format!("{prefix}.output.LayerNorm"),

@@ -4,6 +4,7 @@ use super::attention::Attention;
 use super::batch::TokenBatch;
 use super::feed_forward::FeedForward;
 use crate::config::BertConfig;
+use crate::precision::Precision;
 use crate::weights::ParamStore;
 #[cfg(feature = "train")]
 use {
@@ -48,10 +49,20 @@ impl Scratch {
 impl Layer {
     /// Load `encoder.layer.{index}.*`.
     pub fn from_store(store: &ParamStore, index: usize, cfg: &BertConfig) -> Self {
+        Self::from_store_at(store, index, cfg, Precision::F32)
+    }
+
+    /// [`Layer::from_store`] with the dense layers in `precision`.
+    pub fn from_store_at(
+        store: &ParamStore,
+        index: usize,
+        cfg: &BertConfig,
+        precision: Precision,
+    ) -> Self {
         let p = format!("encoder.layer.{index}");
         Layer {
-            attention: Attention::from_store(store, &format!("{p}.attention"), cfg),
-            feed_forward: FeedForward::from_store(store, &p, cfg),
+            attention: Attention::from_store_at(store, &format!("{p}.attention"), cfg, precision),
+            feed_forward: FeedForward::from_store_at(store, &p, cfg, precision),
         }
     }
 

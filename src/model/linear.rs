@@ -1,41 +1,114 @@
-//! A dense layer `y = x·Wᵀ + b` with W in PyTorch's `[out, in]` layout.
+//! A dense layer `y = x·Wᵀ + b` with W in PyTorch's `[out, in]` layout,
+//! its weight held in the form the chosen [`Precision`] multiplies with.
 
+use crate::precision::{Precision, QuantTensor};
 use crate::weights::ParamStore;
 #[cfg(feature = "train")]
 use minilm_kernels::sgemm;
-use minilm_kernels::{linear, Epilogue, PackedWeight};
+use minilm_kernels::{
+    linear, linear_bf16, linear_i8, Bf16Weight, Epilogue, PackedWeight, QuantWeight,
+};
+
+/// A weight prepared once for repeated products, in one precision.
+#[derive(Clone, Debug)]
+pub enum Weight {
+    /// f32, packed for the f32 kernel.
+    F32(PackedWeight),
+    /// bfloat16 (rounded to nearest even), packed for the bf16 kernel.
+    Bf16(Bf16Weight),
+    /// s8 with one scale per output channel, packed for the int8 kernel.
+    Int8(QuantWeight),
+}
+
+impl Weight {
+    /// Output features.
+    pub fn n(&self) -> usize {
+        match self {
+            Weight::F32(w) => w.n(),
+            Weight::Bf16(w) => w.n(),
+            Weight::Int8(w) => w.n(),
+        }
+    }
+    /// Input features.
+    pub fn k(&self) -> usize {
+        match self {
+            Weight::F32(w) => w.k(),
+            Weight::Bf16(w) => w.k(),
+            Weight::Int8(w) => w.k(),
+        }
+    }
+    /// The weight's values as f32 in `[n, k]` layout (the rounded values
+    /// for bf16 and int8).
+    pub fn to_nk(&self) -> Vec<f32> {
+        match self {
+            Weight::F32(w) => w.to_nk(),
+            Weight::Bf16(w) => w.to_f32(),
+            Weight::Int8(w) => w.dequantize(),
+        }
+    }
+    /// The precision it multiplies in.
+    pub fn precision(&self) -> Precision {
+        match self {
+            Weight::F32(_) => Precision::F32,
+            Weight::Bf16(_) => Precision::Bf16,
+            Weight::Int8(_) => Precision::Int8,
+        }
+    }
+}
 
 /// A dense layer with its weight packed for the matrix kernel.
 #[derive(Clone, Debug)]
 pub struct Linear {
     /// The weight, packed once.
-    pub weight: PackedWeight,
+    pub weight: Weight,
     /// The bias, `[out]`.
     pub bias: Vec<f32>,
 }
 
 impl Linear {
-    /// Load `{prefix}.weight` and `{prefix}.bias`.
+    /// Load `{prefix}.weight` and `{prefix}.bias` (f32).
     pub fn from_store(store: &ParamStore, prefix: &str) -> Self {
         Self::fused(store, &[prefix])
     }
 
     /// Several layers reading the same input, stacked along their outputs
-    /// (e.g. query, key and value as one `[3·hidden, hidden]` product).
+    /// (e.g. query, key and value as one `[3·hidden, hidden]` product), f32.
     pub fn fused(store: &ParamStore, prefixes: &[&str]) -> Self {
-        let mut w = Vec::new();
-        let mut bias = Vec::new();
-        let mut k = 0;
+        Self::fused_at(store, prefixes, Precision::F32)
+    }
+
+    /// [`Linear::fused`] in `precision`. For int8 the s8 rows come from the
+    /// store when the model folder holds them, else from quantizing the f32
+    /// weight the same way `minilm convert --to int8` does; stacking
+    /// per-row quantized blocks is the same as quantizing the stack.
+    pub fn fused_at(store: &ParamStore, prefixes: &[&str], precision: Precision) -> Self {
+        let (mut w, mut bias, mut k) = (Vec::new(), Vec::new(), 0);
+        let (mut q, mut scales) = (Vec::new(), Vec::new());
         for p in prefixes {
-            let t = store.get(&format!("{p}.weight"));
+            let name = format!("{p}.weight");
+            let t = store.get(&name);
             k = t.shape[1];
-            w.extend_from_slice(&t.data);
             bias.extend_from_slice(&store.get(&format!("{p}.bias")).data);
+            match (precision, store.quantized(&name)) {
+                (Precision::Int8, Some(qt)) => {
+                    q.extend_from_slice(&qt.q);
+                    scales.extend_from_slice(&qt.scales);
+                }
+                (Precision::Int8, None) => {
+                    let qt = QuantTensor::quantize(&t.data, t.shape[0], k);
+                    q.extend_from_slice(&qt.q);
+                    scales.extend_from_slice(&qt.scales);
+                }
+                _ => w.extend_from_slice(&t.data),
+            }
         }
-        Linear {
-            weight: PackedWeight::new(&w, bias.len(), k),
-            bias,
-        }
+        let n = bias.len();
+        let weight = match precision {
+            Precision::F32 => Weight::F32(PackedWeight::new(&w, n, k)),
+            Precision::Bf16 => Weight::Bf16(Bf16Weight::new(&w, n, k)),
+            Precision::Int8 => Weight::Int8(QuantWeight::from_quantized(&q, &scales, n, k)),
+        };
+        Linear { weight, bias }
     }
 
     /// Output features.
@@ -45,7 +118,12 @@ impl Linear {
 
     /// `out[m, out] = epilogue(x[m, in]·Wᵀ + b)`.
     pub fn forward(&self, x: &[f32], m: usize, epilogue: Epilogue<'_>, out: &mut [f32]) {
-        linear(x, m, &self.weight, Some(&self.bias), epilogue, out);
+        let b = Some(self.bias.as_slice());
+        match &self.weight {
+            Weight::F32(w) => linear(x, m, w, b, epilogue, out),
+            Weight::Bf16(w) => linear_bf16(x, m, w, b, epilogue, out),
+            Weight::Int8(w) => linear_i8(x, m, w, b, epilogue, out),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::model::pooling::{
     l2_normalize_rows, l2_normalize_rows_backward, mean_pool, mean_pool_backward,
 };
 use crate::model::{BertModel, TokenBatch};
+use crate::precision::Precision;
 use crate::weights::{expected_tensors, ParamStore, Tensor};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
@@ -207,6 +208,21 @@ impl MultiTaskModel {
         })
     }
 
+    /// The model with its encoder's dense layers in `precision` for
+    /// inference (`embed`, prediction); training needs f32 and refuses any
+    /// other. An int8 parameter store runs only at int8.
+    pub fn with_precision(mut self, precision: Precision) -> Result<Self> {
+        if self.params.precision() == Precision::Int8 && precision != Precision::Int8 {
+            return Err(Error::msg(format!(
+                "the base model folder stores int8 weights: it runs only at --precision int8, not {precision}"
+            )));
+        }
+        if precision != self.bert.precision {
+            self.bert = BertModel::from_store_at(&self.config, &self.params, precision);
+        }
+        Ok(self)
+    }
+
     /// Whether the sentence embedding is L2-normalised before the heads
     /// (default off, as in the original recipe).
     pub fn with_normalize(mut self, on: bool) -> Self {
@@ -271,7 +287,7 @@ impl MultiTaskModel {
 
     /// Rebuild everything from the parameter store (after replacing any tensor).
     pub fn refresh_all(&mut self) {
-        self.bert = BertModel::from_store(&self.config, &self.params);
+        self.bert = BertModel::from_store_at(&self.config, &self.params, self.bert.precision);
         for t in Task::ALL {
             self.rebuild_head(t);
         }
@@ -405,6 +421,20 @@ impl MultiTaskModel {
     fn check_input(&self, input: &EncoderInput<'_>, plan: &Plan, what: &str) -> Result<()> {
         let batch = input.batch();
         let h = self.config.hidden_size;
+        let trains = !plan.layers().is_empty() || Task::ALL.iter().any(|&t| plan.trains_head(t));
+        let f32_only =
+            self.bert.precision == Precision::F32 && self.params.precision() == Precision::F32;
+        if trains && !f32_only {
+            return Err(Error::msg(format!(
+                "training needs f32 weights and arithmetic; this model runs at {} (an int8 \
+                 model folder cannot be trained: train from the f32 folder)",
+                if self.bert.precision == Precision::F32 {
+                    self.params.precision()
+                } else {
+                    self.bert.precision
+                }
+            )));
+        }
         if batch.is_empty() {
             return Err(Error::msg(format!("{what}: empty batch")));
         }
