@@ -57,11 +57,26 @@ fn main() -> minilm::Result<()> {
     let model_total = tables + packed + small;
 
     println!("parameter store (ParamStore, f32 by name):   {}", mb(store));
-    println!("model (BertModel):                            {}", mb(model_total));
-    println!("  embedding tables (word, position, type):    {}", mb(tables));
-    println!("  packed linear weights (PackedWeight):       {}", mb(packed));
-    println!("  biases and LayerNorm vectors:               {}", mb(small));
-    println!("both:                                         {}", mb(store + model_total));
+    println!(
+        "model (BertModel):                            {}",
+        mb(model_total)
+    );
+    println!(
+        "  embedding tables (word, position, type):    {}",
+        mb(tables)
+    );
+    println!(
+        "  packed linear weights (PackedWeight):       {}",
+        mb(packed)
+    );
+    println!(
+        "  biases and LayerNorm vectors:               {}",
+        mb(small)
+    );
+    println!(
+        "both:                                         {}",
+        mb(store + model_total)
+    );
     println!(
         "process VmRSS: {:.1} MB before loading, {:.1} MB after; peak (VmHWM) {:.1} MB",
         rss_before * 1024.0 / 1e6,
