@@ -80,7 +80,8 @@ struct Block {
 fn split_blocks(text: &str) -> (Vec<Block>, String) {
     let mut blocks = Vec::new();
     let mut prose = String::new();
-    let mut open: Option<(String, String, usize, Block)> = None; // (fence, indent, ..)
+    // The open block: its fence (``` or ~~~, possibly longer), its indentation, the block.
+    let mut open: Option<(String, String, Block)> = None;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         match &mut open {
@@ -88,14 +89,13 @@ fn split_blocks(text: &str) -> (Vec<Block>, String) {
                 if let Some(fence) = ["```", "~~~"].iter().find(|f| trimmed.starts_with(**f)) {
                     let n = trimmed
                         .chars()
-                        .take_while(|c| Some(*c) == fence.chars().next())
+                        .take_while(|c| fence.starts_with(*c))
                         .count();
                     let info = trimmed[n..].trim().to_string();
                     let indent = line[..line.len() - trimmed.len()].to_string();
                     open = Some((
                         trimmed[..n].to_string(),
                         indent,
-                        0,
                         Block {
                             info,
                             line: i + 2,
@@ -106,9 +106,9 @@ fn split_blocks(text: &str) -> (Vec<Block>, String) {
                     prose.push_str(line);
                 }
             }
-            Some((fence, indent, _, block)) => {
+            Some((fence, indent, block)) => {
                 if trimmed.starts_with(fence.as_str()) && trimmed.trim_end() == fence.as_str() {
-                    blocks.push(open.take().unwrap().3);
+                    blocks.push(open.take().expect("open block").2);
                 } else {
                     let l = line.strip_prefix(indent.as_str()).unwrap_or(line);
                     block.body.push_str(l);
