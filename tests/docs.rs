@@ -7,8 +7,8 @@
 //!
 //! * A fenced block whose info string is `sh` is **checked**. Each command
 //!   line in it (`\` continuations joined, `# comments` dropped) that calls
-//!   `minilm` (the word `minilm`, or a path ending in `/minilm`) is taken
-//!   apart: `minilm <command> --help` must succeed, and every `--flag` the
+//!   `minilm` (the word `minilm`, a path ending in `/minilm`, or
+//!   `cargo run … -- ARGS` without `--example`) is taken apart: `minilm <command> --help` must succeed, and every `--flag` the
 //!   line quotes after the command must appear in that help text. A line of
 //!   `minilm` without a command checks its flags against `minilm --help`.
 //! * A fenced block whose info string is `sh run` is checked as above and
@@ -204,8 +204,28 @@ fn invocations(line: &str) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < w.len() {
-        if w[i] == "minilm" || w[i].ends_with("/minilm") {
-            let mut j = i + 1;
+        // `cargo run [--release …] -- ARGS` runs the minilm binary (not with --example).
+        let cargo_run = w[i] == "cargo" && w.get(i + 1).is_some_and(|r| r == "run");
+        let start = if cargo_run {
+            let end = w[i..]
+                .iter()
+                .position(|x| [";", "|", "&", ")", "("].contains(&x.as_str()))
+                .map_or(w.len(), |p| i + p);
+            let sep = w[i..end].iter().position(|x| x == "--").map(|p| i + p);
+            match sep {
+                Some(sep) if !w[i..sep].iter().any(|x| x == "--example") => Some(sep),
+                _ => {
+                    i = end.max(i + 1);
+                    continue;
+                }
+            }
+        } else if w[i] == "minilm" || w[i].ends_with("/minilm") {
+            Some(i)
+        } else {
+            None
+        };
+        if let Some(i0) = start {
+            let mut j = i0 + 1;
             let cmd = match w.get(j) {
                 Some(c)
                     if !c.starts_with('-')
@@ -496,6 +516,14 @@ fn the_parsers_of_this_check() {
             ("similarity".to_string(), vec!["--input".to_string()]),
             (String::new(), vec!["--version".to_string()])
         ]
+    );
+    assert_eq!(
+        invocations("bash weights/fetch.sh && cargo run --release -- train --plan all"),
+        vec![("train".to_string(), vec!["--plan".to_string()])]
+    );
+    assert_eq!(
+        invocations("cargo run --release --example worked -- /tmp/x --write d.md"),
+        vec![]
     );
     assert_eq!(
         anchors("# A b\n## Sizes, start-up: x\n# A b\n"),
