@@ -172,21 +172,24 @@ def row_order(rec):
 
 def render(records):
     recs = sorted(records, key=row_order)
-    base = {r["threads"]: r for r in recs if r["engine"] == BASELINE}
+    base = {(r["threads"], r["machine"]): r for r in recs if r["engine"] == BASELINE}
     out = ["| engine | threads | sentences/s (corpus) | vs ONNX Runtime | single sentence p50 (ms) | "
            "peak RSS (MiB) | load (ms) |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     for r in recs:
-        b = base.get(r["threads"])
+        b = base.get((r["threads"], r["machine"]))  # a ratio only between rows of one machine
         ratio = f"{r['best_sps'] / b['best_sps']:.2f}×" if b else "–"
         label = ENGINES.get(r["engine"], {}).get("label", r["engine"])
         out.append(f"| {label} | {r['threads']} | {r['best_sps']:.1f} | {ratio} | {r['p50_ms']:.2f} | "
                    f"{r['rss_mib']:.0f} | {r['load_ms']:.0f} |")
     runs = {}
     for r in recs:
-        runs.setdefault((r["commit"], r["date"], r["machine"], r.get("quick", False)), []).append(r)
+        day = r["date"][:10]
+        runs.setdefault((r["commit"], day, r["machine"], r.get("quick", False)), []).append(r)
     notes = []
-    for (commit, date, mach, quick), rs in runs.items():
+    for (commit, _, mach, quick), rs in runs.items():
+        dates = sorted(r["date"] for r in rs)
+        date = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
         names = ", ".join(f"{ENGINES.get(r['engine'], {}).get('label', r['engine'])} ({r['threads']})" for r in rs)
         extra = " QUICK SMOKE RUN (1 pass, few latency calls): not a measurement." if quick else ""
         versions = sorted({r["version"] for r in rs if r.get("version")})
