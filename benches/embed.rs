@@ -19,6 +19,8 @@
 //!   `MINILM_BENCH_LATENCY_RUNS` (default 300) timed calls; p50 and p95.
 //!
 //! Environment: `MINILM_MODEL` (model folder, default `weights/all-MiniLM-L6-v2`),
+//! `MINILM_BENCH_PRECISION` (`f32`, `bf16` or `int8`: `Encoder::from_dir_at`;
+//! default the folder's own),
 //! `MINILM_BENCH_THREADS` (default `1,2`), `MINILM_BENCH_PASSES`,
 //! `MINILM_BENCH_LATENCY_RUNS`.
 //!
@@ -135,9 +137,14 @@ fn child(full: bool) -> Result<(), String> {
     };
 
     let t = Instant::now();
-    let encoder = minilm::Encoder::from_dir(minilm::default_model_dir())
+    let precision = match std::env::var("MINILM_BENCH_PRECISION") {
+        Ok(p) => Some(minilm::Precision::parse(&p).map_err(|e| e.to_string())?),
+        Err(_) => None,
+    };
+    let encoder = minilm::Encoder::from_dir_at(minilm::default_model_dir(), precision)
         .map_err(|e| e.to_string())?
         .with_batch_size(BATCH);
+    eprintln!("embed bench: precision {}", encoder.precision());
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
 
     let path = corpus_path();
