@@ -65,6 +65,7 @@ def peer_engine(label, mode):
 ENGINES = {
     "minilm": minilm_engine("minilm f32"),
     "ort": peer_engine("ONNX Runtime fp32", "ort"),
+    "ort-int8": peer_engine("ONNX Runtime int8 (dynamic, per-channel s8)", "ort-int8"),
     "st": peer_engine("sentence-transformers (PyTorch fp32)", "st"),
 }
 DEFAULT_ROWS = "minilm:1,minilm:2,ort:1,ort:2,st:2"
