@@ -100,10 +100,12 @@ def onnx_path(model_dir, graph="fused"):
     return os.path.join(CACHE, f"{name}.{graph}.onnx")
 
 
-def int8_path(model_dir, graph="fused"):
-    """The cached dynamic-int8 quantization of onnx_path(model_dir, graph)."""
+def int8_path(model_dir, graph="fused", ops=""):
+    """The cached dynamic-int8 quantization of onnx_path(model_dir, graph):
+    of the op types `ops` (comma-separated), or of all the quantizer knows."""
     name = os.path.basename(os.path.normpath(model_dir))
-    return os.path.join(CACHE, f"{name}.{graph}.int8.onnx")
+    tag = "int8" + ("-" + "+".join(ops.split(",")) if ops else "")
+    return os.path.join(CACHE, f"{name}.{graph}.{tag}.onnx")
 
 
 # ------------------------------------------------------------------ export
@@ -172,37 +174,41 @@ def op_counts(path):
     return dict(sorted(collections.Counter(n.op_type for n in m.graph.node).items()))
 
 
-def quantize(model_dir, graph):
+def quantize(model_dir, graph, ops=""):
     """quantize_dynamic(per_channel=True, weight_type=QInt8) of the cached fp32
     graph `graph`, everything else at ORT's defaults. ONNX shape inference
     gives no type for the outputs of the fused graph's com.microsoft ops, so
     the quantizer is told they are float (extra_options DefaultTensorType, the
-    fix its error message names; every such tensor in this graph is float)."""
+    fix its error message names; every such tensor in this graph is float).
+    `ops` (comma-separated op types) restricts op_types_to_quantize."""
     import onnx
     import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    src, dst = onnx_path(model_dir, graph), int8_path(model_dir, graph)
+    src, dst = onnx_path(model_dir, graph), int8_path(model_dir, graph, ops)
     if not os.path.isfile(src):
         sys.exit(f"quantize: {src} is missing; run `bench_peers.py export` first")
     tmp = dst + ".tmp.onnx"  # quantize_dynamic wants a .onnx name
     quantize_dynamic(src, tmp, per_channel=True, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=ops.split(",") if ops else None,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     os.replace(tmp, dst)
     print(f"quantize: wrote {dst} ({os.path.getsize(dst) / 2**20:.1f} MiB) from {os.path.basename(src)} with "
           f"onnxruntime {onnxruntime.__version__} quantize_dynamic(per_channel=True, weight_type=QInt8, "
-          f"extra_options={{'DefaultTensorType': FLOAT}}); "
+          f"extra_options={{'DefaultTensorType': FLOAT}}, "
+          f"op_types_to_quantize={ops.split(',') if ops else None}); "
           f"ops: {op_counts(dst)}")
 
 
-def ensure_int8(model_dir, graph):
+def ensure_int8(model_dir, graph, ops=""):
     """Export and quantize on first use, each in its own process (so neither
     counts in a measuring process's peak RSS)."""
     me = os.path.abspath(__file__)
     if not os.path.isfile(onnx_path(model_dir, graph)):
         subprocess.run([sys.executable, me, "export", "--model", model_dir], check=True)
-    if not os.path.isfile(int8_path(model_dir, graph)):
-        subprocess.run([sys.executable, me, "quantize", "--model", model_dir, "--ort-graph", graph], check=True)
+    if not os.path.isfile(int8_path(model_dir, graph, ops)):
+        subprocess.run([sys.executable, me, "quantize", "--model", model_dir, "--ort-graph", graph,
+                        "--int8-ops", ops], check=True)
 
 
 # ------------------------------------------------------------------ ORT
@@ -296,16 +302,17 @@ def run_ort(a):
 
 
 def run_ort_int8(a):
-    ensure_int8(a.model, a.ort_graph)
+    ensure_int8(a.model, a.ort_graph, a.int8_ops)
     texts = read_corpus(a.corpus)
     tokens = count_tokens(a.model, texts)
     t = time.perf_counter()
-    enc = OrtEncoder(a.model, int8_path(a.model, a.ort_graph), a.threads_one)
+    enc = OrtEncoder(a.model, int8_path(a.model, a.ort_graph, a.int8_ops), a.threads_one)
     load = time.perf_counter() - t
     import onnxruntime
 
+    ops = f", ops {a.int8_ops}" if a.int8_ops else ""
     r = measure(f"ONNX Runtime {onnxruntime.__version__} int8 (quantize_dynamic, per-channel s8 weights, "
-                f"{a.ort_graph} graph)", a.threads_one, load, lambda: enc.encode(texts),
+                f"{a.ort_graph} graph{ops})", a.threads_one, load, lambda: enc.encode(texts),
                 lambda: enc.encode([SENTENCE]), texts, tokens, a.passes, a.latency_runs)
     print("RESULT " + json.dumps(r), flush=True)
 
@@ -402,6 +409,8 @@ def main():
     ap.add_argument("--latency-runs", type=int, default=300)
     ap.add_argument("--no-st", action="store_true", help="skip sentence-transformers")
     ap.add_argument("--no-int8", action="store_true", help="skip ONNX Runtime int8")
+    ap.add_argument("--int8-ops", default="", help="quantize/ort-int8: op types to quantize, comma-separated "
+                    "(default: all that quantize_dynamic knows)")
     ap.add_argument("--ort-graph", default="fused", choices=["fused", "plain"],
                     help="ONNX graph for ORT: with ORT's BERT fusions (default) or torch's export as is")
     ap.add_argument("--reexport", action="store_true", help="export the ONNX model even if cached")
@@ -412,7 +421,7 @@ def main():
     if a.mode == "export":
         return export(a.model)
     if a.mode == "quantize":
-        return quantize(a.model, a.ort_graph)
+        return quantize(a.model, a.ort_graph, a.int8_ops)
     if a.mode == "check":
         return check(a)
     if a.mode == "ort":

@@ -23,7 +23,10 @@ exported and quantized on first use into benches/peers/.cache), encoding as
 there: sorted by length, batches of 32 padded to the batch's longest text.
 ORT int8 quantizes activations with one scale per tensor, so its embedding of
 a text depends on the batch it is in (padding included); the "one text at a
-time" row encodes each text alone (batch of 1, no padding).
+time" row encodes each text alone (batch of 1, no padding). With
+`--int8-ops MatMul,Attention` (for example) a further row quantizes only
+those op types (quantize_dynamic's op_types_to_quantize), to show which
+quantized ops cost the fidelity.
 
 Prints one Markdown table. Offline: the model is read from the local folder.
 """
@@ -93,6 +96,7 @@ def main():
     ap.add_argument("--corpus", default=DEFAULT_CORPUS)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ort-graph", default="fused", choices=["fused", "plain"])
+    ap.add_argument("--int8-ops", default="", help="also: int8 of only these op types (comma-separated)")
     a = ap.parse_args()
 
     import onnxruntime
@@ -119,6 +123,10 @@ def main():
     rows = [("ONNX Runtime fp32, batches of 32", fp32.encode),
             ("ONNX Runtime int8, batches of 32", int8.encode),
             ("ONNX Runtime int8, one text at a time", alone(int8))]
+    if a.int8_ops:
+        ensure_int8(a.model, a.ort_graph, a.int8_ops)
+        only = OrtEncoder(a.model, int8_path(a.model, a.ort_graph, a.int8_ops), a.threads)
+        rows.append((f"ONNX Runtime int8 of {a.int8_ops} only, batches of 32", only.encode))
     print(f"| engine ({a.ort_graph} graph) | fixtures min cos | fixtures mean cos | corpus min cos | "
           "corpus mean cos | corpus top-10 NN agreement |")
     print("|---|---|---|---|---|---|")
@@ -131,8 +139,8 @@ def main():
         print(f"| {name} | {fmin:.5f} | {fmean:.5f} | {cmin:.5f} | {cmean:.5f} | {agree:.4f} |", flush=True)
     print(f"\n({len(fixtures)} fixture texts, {len(corpus)} corpus lines; exact reference: sentence-transformers "
           f"{sentence_transformers.__version__} f32 (torch {torch.__version__}); ONNX Runtime "
-          f"{onnxruntime.__version__}, int8 = quantize_dynamic(per_channel=True, weight_type=QInt8) of the "
-          f"{a.ort_graph} graph)")
+          f"{onnxruntime.__version__}, int8 = quantize_dynamic(per_channel=True, weight_type=QInt8, "
+          f"DefaultTensorType FLOAT) of the {a.ort_graph} graph)")
 
 
 if __name__ == "__main__":
