@@ -67,6 +67,7 @@ ENGINES = {
     "minilm-bf16": minilm_engine("minilm bf16", {"MINILM_BENCH_PRECISION": "bf16"}),
     "minilm-int8": minilm_engine("minilm int8", {"MINILM_BENCH_PRECISION": "int8"}),
     "ort": peer_engine("ONNX Runtime fp32", "ort"),
+    "ort-int8": peer_engine("ONNX Runtime int8 (dynamic, per-channel s8)", "ort-int8"),
     "st": peer_engine("sentence-transformers (PyTorch fp32)", "st"),
 }
 DEFAULT_ROWS = "minilm:1,minilm:2,minilm-bf16:2,minilm-int8:1,minilm-int8:2,ort:1,ort:2,ort-int8:1,ort-int8:2,st:2"

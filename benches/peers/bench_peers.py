@@ -19,6 +19,25 @@ peak RSS are its own):
   fast tokenizer in batches of 32 padded to the batch's longest text,
   truncated at 256; mean pooling over the attention mask and L2
   normalisation in numpy.
+* ONNX Runtime int8 (`ort-int8`): the fused fp32 graph above (the plain
+  export with `--ort-graph plain`) through ONNX Runtime's dynamic
+  quantization, `onnxruntime.quantization.quantize_dynamic(fp32, int8,
+  per_channel=True, weight_type=QuantType.QInt8,
+  extra_options={"DefaultTensorType": FLOAT})`, everything else at its
+  defaults (activations QUInt8, reduce_range off, all op types the quantizer
+  knows); cached as benches/peers/.cache/all-MiniLM-L6-v2.<graph>.int8.onnx
+  (written by the `quantize` mode in its own process, on first use; it prints
+  the quantized graph's op counts). ORT 1.31.1's quantizer handles the fused
+  graph's ops (ONNX shape inference knows no type for their outputs, hence
+  DefaultTensorType, the fix its error message names; every such tensor is
+  float): the 18 MatMuls become DynamicQuantizeLinear + MatMulInteger (s8
+  weights, symmetric, one scale per output column; u8 activations, one scale
+  and zero point per tensor computed at run time over the whole padded
+  batch), the 6 Attention ops QAttention (per-column s8 QKV weights, u8
+  input), EmbedLayerNormalization QEmbedLayerNormalization (word, position and
+  token-type tables and the LayerNorm's gamma/beta as u8, one scale per
+  tensor); SkipLayerNormalization, BiasGelu, softmax and the pooling stay
+  fp32. Session, tokenization, batching and pooling exactly as for fp32.
 * sentence-transformers: `SentenceTransformer(model_dir, device="cpu")`,
   `encode(texts, batch_size=32)`, torch.set_num_threads(N).
 
@@ -81,6 +100,14 @@ def onnx_path(model_dir, graph="fused"):
     return os.path.join(CACHE, f"{name}.{graph}.onnx")
 
 
+def int8_path(model_dir, graph="fused", ops=""):
+    """The cached dynamic-int8 quantization of onnx_path(model_dir, graph):
+    of the op types `ops` (comma-separated), or of all the quantizer knows."""
+    name = os.path.basename(os.path.normpath(model_dir))
+    tag = "int8" + ("-" + "+".join(ops.split(",")) if ops else "")
+    return os.path.join(CACHE, f"{name}.{graph}.{tag}.onnx")
+
+
 # ------------------------------------------------------------------ export
 def export(model_dir):
     """Export BertModel (input_ids, attention_mask, token_type_ids ->
@@ -136,6 +163,52 @@ def export(model_dir):
     opt.save_model_to_file(fused + ".tmp")
     os.replace(fused + ".tmp", fused)
     print(f"export: wrote {fused} with ONNX Runtime's BERT fusions: {stats}")
+
+
+def op_counts(path):
+    import collections
+
+    import onnx
+
+    m = onnx.load(path, load_external_data=False)
+    return dict(sorted(collections.Counter(n.op_type for n in m.graph.node).items()))
+
+
+def quantize(model_dir, graph, ops=""):
+    """quantize_dynamic(per_channel=True, weight_type=QInt8) of the cached fp32
+    graph `graph`, everything else at ORT's defaults. ONNX shape inference
+    gives no type for the outputs of the fused graph's com.microsoft ops, so
+    the quantizer is told they are float (extra_options DefaultTensorType, the
+    fix its error message names; every such tensor in this graph is float).
+    `ops` (comma-separated op types) restricts op_types_to_quantize."""
+    import onnx
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = onnx_path(model_dir, graph), int8_path(model_dir, graph, ops)
+    if not os.path.isfile(src):
+        sys.exit(f"quantize: {src} is missing; run `bench_peers.py export` first")
+    tmp = dst + ".tmp.onnx"  # quantize_dynamic wants a .onnx name
+    quantize_dynamic(src, tmp, per_channel=True, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=ops.split(",") if ops else None,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    os.replace(tmp, dst)
+    print(f"quantize: wrote {dst} ({os.path.getsize(dst) / 2**20:.1f} MiB) from {os.path.basename(src)} with "
+          f"onnxruntime {onnxruntime.__version__} quantize_dynamic(per_channel=True, weight_type=QInt8, "
+          f"extra_options={{'DefaultTensorType': FLOAT}}, "
+          f"op_types_to_quantize={ops.split(',') if ops else None}); "
+          f"ops: {op_counts(dst)}")
+
+
+def ensure_int8(model_dir, graph, ops=""):
+    """Export and quantize on first use, each in its own process (so neither
+    counts in a measuring process's peak RSS)."""
+    me = os.path.abspath(__file__)
+    if not os.path.isfile(onnx_path(model_dir, graph)):
+        subprocess.run([sys.executable, me, "export", "--model", model_dir], check=True)
+    if not os.path.isfile(int8_path(model_dir, graph, ops)):
+        subprocess.run([sys.executable, me, "quantize", "--model", model_dir, "--ort-graph", graph,
+                        "--int8-ops", ops], check=True)
 
 
 # ------------------------------------------------------------------ ORT
@@ -228,6 +301,22 @@ def run_ort(a):
     print("RESULT " + json.dumps(r), flush=True)
 
 
+def run_ort_int8(a):
+    ensure_int8(a.model, a.ort_graph, a.int8_ops)
+    texts = read_corpus(a.corpus)
+    tokens = count_tokens(a.model, texts)
+    t = time.perf_counter()
+    enc = OrtEncoder(a.model, int8_path(a.model, a.ort_graph, a.int8_ops), a.threads_one)
+    load = time.perf_counter() - t
+    import onnxruntime
+
+    ops = f", ops {a.int8_ops}" if a.int8_ops else ""
+    r = measure(f"ONNX Runtime {onnxruntime.__version__} int8 (quantize_dynamic, per-channel s8 weights, "
+                f"{a.ort_graph} graph{ops})", a.threads_one, load, lambda: enc.encode(texts),
+                lambda: enc.encode([SENTENCE]), texts, tokens, a.passes, a.latency_runs)
+    print("RESULT " + json.dumps(r), flush=True)
+
+
 def run_st(a):
     import torch
 
@@ -310,7 +399,8 @@ def child(mode, a, threads):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", nargs="?", default="all", choices=["all", "export", "check", "ort", "st"])
+    ap.add_argument("mode", nargs="?", default="all",
+                    choices=["all", "export", "quantize", "check", "ort", "ort-int8", "st"])
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--corpus", default=DEFAULT_CORPUS)
     ap.add_argument("--threads", default="2", help="ORT thread counts, comma-separated (default 2)")
@@ -318,6 +408,9 @@ def main():
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--latency-runs", type=int, default=300)
     ap.add_argument("--no-st", action="store_true", help="skip sentence-transformers")
+    ap.add_argument("--no-int8", action="store_true", help="skip ONNX Runtime int8")
+    ap.add_argument("--int8-ops", default="", help="quantize/ort-int8: op types to quantize, comma-separated "
+                    "(default: all that quantize_dynamic knows)")
     ap.add_argument("--ort-graph", default="fused", choices=["fused", "plain"],
                     help="ONNX graph for ORT: with ORT's BERT fusions (default) or torch's export as is")
     ap.add_argument("--reexport", action="store_true", help="export the ONNX model even if cached")
@@ -327,10 +420,14 @@ def main():
 
     if a.mode == "export":
         return export(a.model)
+    if a.mode == "quantize":
+        return quantize(a.model, a.ort_graph, a.int8_ops)
     if a.mode == "check":
         return check(a)
     if a.mode == "ort":
         return run_ort(a)
+    if a.mode == "ort-int8":
+        return run_ort_int8(a)
     if a.mode == "st":
         return run_st(a)
 
@@ -340,7 +437,12 @@ def main():
         print(f"bench_peers: using cached {path}")
     subprocess.run([sys.executable, os.path.abspath(__file__), "check", "--model", a.model, "--corpus", a.corpus,
                     "--ort-graph", a.ort_graph, "--threads", a.threads.split(",")[-1]], check=True)
+    if not a.no_int8 and (a.reexport or not os.path.isfile(int8_path(a.model, a.ort_graph))):
+        subprocess.run([sys.executable, os.path.abspath(__file__), "quantize", "--model", a.model,
+                        "--ort-graph", a.ort_graph], check=True)
     rows = [child("ort", a, int(t)) for t in a.threads.split(",")]
+    if not a.no_int8:
+        rows += [child("ort-int8", a, int(t)) for t in a.threads.split(",")]
     if not a.no_st:
         rows += [child("st", a, int(t)) for t in a.st_threads.split(",")]
     r0 = rows[0]

@@ -2,8 +2,9 @@
 # Re-measure minilm against its peers on this machine, all in one run:
 #   1. set up benches/peers/.venv (pinned requirements.txt; no-op when done),
 #   2. check that benches/corpus/corpus.jsonl is what make_corpus.py generates,
-#   3. ONNX Runtime + sentence-transformers (bench_peers.py; exports the ONNX
-#      model to benches/peers/.cache on first use),
+#   3. ONNX Runtime fp32 and dynamic int8 + sentence-transformers
+#      (bench_peers.py; exports and quantizes the ONNX model into
+#      benches/peers/.cache on first use),
 #   4. the PyTorch training-step reference (train_step_pytorch.py),
 #   5. cargo bench --bench embed (minilm at 1 and 2 threads).
 # Output is also saved to benches/peers/.cache/results-<UTC time>.txt.
@@ -11,6 +12,7 @@
 #   benches/peers/run.sh                      # everything
 #   PEERS_ARGS="--threads 1,2" benches/peers/run.sh   # extra bench_peers.py arguments
 #   SKIP_TRAIN=1 SKIP_CARGO=1 benches/peers/run.sh
+#   SKIP_FIDELITY=1 benches/peers/run.sh       # skip fidelity_peers.py (ORT vs exact f32)
 #
 # Needs the model folder (weights/fetch.sh). Fully offline apart from pip.
 set -euo pipefail
@@ -43,6 +45,12 @@ py="$here/.venv/bin/python"
     echo "## Peers: ONNX Runtime and sentence-transformers"
     # shellcheck disable=SC2086
     "$py" "$here/bench_peers.py" ${PEERS_ARGS:-}
+
+    if [ "${SKIP_FIDELITY:-0}" != "1" ]; then
+        echo
+        echo "## Fidelity of ONNX Runtime fp32 and int8 to sentence-transformers f32"
+        "$py" "$here/fidelity_peers.py"
+    fi
 
     if [ "${SKIP_TRAIN:-0}" != "1" ]; then
         echo
