@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release --example precision_fidelity            # everything (~5 min on 2 cores)
 //! cargo run --release --example precision_fidelity -- --quick # fixtures and corpus only
+//! cargo run --release --example precision_fidelity -- --sensitivity # int8 with one kind of layer kept f32
 //! ```
 //!
 //! * cosine of each embedding to the f32 one: min and mean, over the
@@ -17,8 +18,15 @@
 //!   on all of R8's and Rotten Tomatoes' training lines and scored by macro-F1
 //!   on their test lines (data/fetch.sh), at each precision.
 //!
+//! * `--sensitivity`: int8 everywhere, then each kind of dense layer (Q/K/V,
+//!   attention output, feed-forward input, feed-forward output) put back
+//!   to f32 in all six layers: which layer's quantization costs most.
+//!
 //! Prints one Markdown table per measure.
 
+use minilm::model::linear::Linear;
+use minilm::model::pooling::{l2_normalize, mean_pool};
+use minilm::model::{BertModel, TokenBatch};
 use minilm::train::data::read_jsonl;
 use minilm::train::logreg::LogReg;
 use minilm::train::metrics::Metrics;
@@ -112,6 +120,79 @@ fn downstream(enc: &Encoder, train: &Path, test: &Path) -> minilm::Result<f64> {
     Ok(Metrics::compute(&labels, &ty, &model.predict(&tx)).macro_f1)
 }
 
+/// Unit embeddings of `texts` through `model` (the encoder's tokenizer),
+/// batches of 32 in input order.
+fn embed_with(enc: &Encoder, model: &BertModel, texts: &[String]) -> minilm::Result<Vec<Vec<f32>>> {
+    let h = enc.dim();
+    let mut out = Vec::new();
+    for chunk in texts.chunks(32) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let tokens = enc.tokenize(&refs)?;
+        let batch = TokenBatch::new(
+            tokens
+                .iter()
+                .map(|t| (t.ids.as_slice(), t.type_ids.as_slice())),
+            enc.config(),
+        )?;
+        let pooled = mean_pool(&model.forward(&batch, None), &batch, h);
+        for v in pooled.chunks(h) {
+            let mut v = v.to_vec();
+            l2_normalize(&mut v);
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Fidelity of int8 with one kind of dense layer back in f32.
+fn sensitivity(base: &Encoder, fixtures: &[String], corpus: &[String]) -> minilm::Result<()> {
+    let (cfg, params) = (base.config(), base.params());
+    let exact = BertModel::from_store_at(cfg, params, Precision::F32);
+    let (exact_f, exact_c) = (
+        embed_with(base, &exact, fixtures)?,
+        embed_with(base, &exact, corpus)?,
+    );
+    println!("| int8, except in f32 | fixtures min cos | fixtures mean cos | corpus min cos | corpus mean cos |");
+    println!("|---|---|---|---|---|");
+    for kind in [
+        "(none)",
+        "Q/K/V",
+        "attention output",
+        "feed-forward input",
+        "feed-forward output",
+    ] {
+        let mut model = BertModel::from_store_at(cfg, params, Precision::Int8);
+        for (l, layer) in model.layers.iter_mut().enumerate() {
+            let p = format!("encoder.layer.{l}");
+            let f32_linear = |names: &[String]| {
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                Linear::fused_at(params, &refs, Precision::F32)
+            };
+            match kind {
+                "Q/K/V" => {
+                    let qkv = ["query", "key", "value"].map(|n| format!("{p}.attention.self.{n}"));
+                    layer.attention.qkv = f32_linear(&qkv);
+                }
+                "attention output" => {
+                    layer.attention.output = f32_linear(&[format!("{p}.attention.output.dense")])
+                }
+                "feed-forward input" => {
+                    layer.feed_forward.intermediate =
+                        f32_linear(&[format!("{p}.intermediate.dense")])
+                }
+                "feed-forward output" => {
+                    layer.feed_forward.output = f32_linear(&[format!("{p}.output.dense")])
+                }
+                _ => {}
+            }
+        }
+        let (fmin, fmean) = cosines(&exact_f, &embed_with(base, &model, fixtures)?);
+        let (cmin, cmean) = cosines(&exact_c, &embed_with(base, &model, corpus)?);
+        println!("| {kind} | {fmin:.5} | {fmean:.5} | {cmin:.5} | {cmean:.5} |");
+    }
+    Ok(())
+}
+
 fn main() -> minilm::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let base = Encoder::from_dir(minilm::default_model_dir())?;
@@ -120,6 +201,9 @@ fn main() -> minilm::Result<()> {
         .map(|p| Ok((p, base.clone().with_precision(p)?)))
         .collect::<minilm::Result<_>>()?;
     let (fixtures, corpus) = (fixture_texts(), corpus_texts());
+    if std::env::args().any(|a| a == "--sensitivity") {
+        return sensitivity(&base, &fixtures, &corpus);
+    }
     let exact_f = embed(&encoders[0].1, &fixtures)?;
     let exact_c = embed(&encoders[0].1, &corpus)?;
     println!("| precision | fixtures min cos | fixtures mean cos | corpus min cos | corpus mean cos | corpus top-10 NN agreement |");
