@@ -14,6 +14,8 @@ pub mod config;
 pub mod embedded;
 pub mod encoder;
 pub mod error;
+#[cfg(any(feature = "train", feature = "inspect"))]
+pub mod markup;
 pub mod model;
 pub mod progress;
 pub mod sha256;

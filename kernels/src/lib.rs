@@ -33,6 +33,7 @@ pub mod peak;
 #[doc(hidden)]
 pub mod reference;
 pub mod softmax;
+pub mod splitmix;
 mod team;
 
 pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
