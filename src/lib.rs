@@ -8,6 +8,8 @@
 //! # Ok::<(), minilm::Error>(())
 //! ```
 
+#[cfg(feature = "ndarray")]
+pub mod arrays;
 pub mod atomic;
 pub mod config;
 #[cfg(feature = "embed-model")]
