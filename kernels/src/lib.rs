@@ -26,6 +26,7 @@ pub mod gemm;
 pub mod isa;
 mod lanes;
 pub mod layer_norm;
+pub mod matrix;
 pub mod parallel;
 #[doc(hidden)]
 pub mod peak;
@@ -38,3 +39,4 @@ mod team;
 
 pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
 pub use isa::Isa;
+pub use matrix::{matmul, matmul_serial, MatMut, MatRef};

@@ -14,8 +14,8 @@ use {
     super::dropout::{maybe_backward, maybe_forward, Dropout},
     super::layer_norm::{LayerNormActs, LayerNormGrad},
     super::linear::LinearGrad,
-    minilm_kernels::sgemm,
     minilm_kernels::softmax::softmax_rows_backward,
+    minilm_kernels::{matmul, MatMut, MatRef},
 };
 
 /// Weights of one layer's attention block.
@@ -420,24 +420,33 @@ pub fn attention_core_backward(
         let mut dk = vec![0.0f32; l * d];
         let mut dv = vec![0.0f32; l * d];
         let mut dp = vec![0.0f32; l * l];
-        // dV = P'ᵀ·dC (P' read with swapped strides).
-        match dropout {
+        // This head's columns of Q, K, V ([l, d], rows `stride` apart) and dC.
+        let q = MatRef::strided(q, l, d, stride, 1);
+        let k = MatRef::strided(k, l, d, stride, 1);
+        let v = MatRef::strided(v, l, d, stride, 1);
+        let dc = MatRef::strided(dc, l, d, hidden, 1);
+        // dV = P'ᵀ·dC.
+        let dropped: Vec<f32>;
+        let p_dropped = match dropout {
             Some(dr) => {
                 let mut pd = p.to_vec();
                 dr.forward(&mut pd, off);
-                sgemm(l, l, d, 1.0, &pd, 1, l, dc, hidden, 1, 0.0, &mut dv, d, 1);
+                dropped = pd;
+                &dropped[..]
             }
-            None => sgemm(l, l, d, 1.0, p, 1, l, dc, hidden, 1, 0.0, &mut dv, d, 1),
-        }
+            None => p,
+        };
+        let p_dropped = MatRef::new(p_dropped, l, l);
+        matmul(1.0, p_dropped.t(), dc, 0.0, MatMut::new(&mut dv, l, d));
         // dP' = dC·Vᵀ, then through the dropout and the softmax.
-        sgemm(
-            l, d, l, 1.0, dc, hidden, 1, v, 1, stride, 0.0, &mut dp, l, 1,
-        );
+        matmul(1.0, dc, v.t(), 0.0, MatMut::new(&mut dp, l, l));
         maybe_backward(dropout, &mut dp, off);
         let mut ds = vec![0.0f32; l * l];
         softmax_rows_backward(p, &dp, l, &mut ds);
-        sgemm(l, l, d, scale, &ds, l, 1, k, stride, 1, 0.0, &mut dq, d, 1);
-        sgemm(l, l, d, scale, &ds, 1, l, q, stride, 1, 0.0, &mut dk, d, 1);
+        let ds = MatRef::new(&ds, l, l);
+        // dQ = scale·dS·K, dK = scale·dSᵀ·Q.
+        matmul(scale, ds, k, 0.0, MatMut::new(&mut dq, l, d));
+        matmul(scale, ds.t(), q, 0.0, MatMut::new(&mut dk, l, d));
         (dq, dk, dv)
     };
     let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 4).sum();
