@@ -144,3 +144,56 @@ fn shapes(a: &MatRef<'_>, b: &MatRef<'_>, c: &MatMut<'_>) -> (usize, usize, usiz
     );
     (a.rows, a.cols, b.cols)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[rows, cols]` row-major with element `(i, j)` = `10·i + j`.
+    fn grid(rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|x| (10 * (x / cols) + x % cols) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn transpose_swaps_shape_and_strides() {
+        let a = grid(2, 3);
+        let t = MatRef::new(&a, 2, 3).t();
+        assert_eq!((t.rows, t.cols, t.row_stride, t.col_stride), (3, 2, 1, 3));
+        // Element (j, i) of the transpose is element (i, j) of a.
+        assert_eq!(t.data[2 * t.row_stride + t.col_stride], 12.0);
+    }
+
+    #[test]
+    fn matmul_with_transposes_matches_the_sum() {
+        // c[3, 2] = 2·aᵀ·bᵀ + 1·c with a: [4, 3], b: [2, 4] (exact in f32).
+        let (a, b) = (grid(4, 3), grid(2, 4));
+        let mut c = vec![1.0f32; 6];
+        let (am, bm) = (MatRef::new(&a, 4, 3), MatRef::new(&b, 2, 4));
+        matmul(2.0, am.t(), bm.t(), 1.0, MatMut::new(&mut c, 3, 2));
+        for i in 0..3 {
+            for j in 0..2 {
+                let s: f32 = (0..4).map(|p| a[p * 3 + i] * b[j * 4 + p]).sum();
+                assert_eq!(c[i * 2 + j], 2.0 * s + 1.0, "({i}, {j})");
+            }
+        }
+        let mut c2 = vec![1.0f32; 6];
+        matmul_serial(2.0, am.t(), bm.t(), 1.0, MatMut::new(&mut c2, 3, 2));
+        assert_eq!(c, c2);
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: [4x3]·[4x2] into [4x2]")]
+    fn shapes_that_do_not_chain_panic() {
+        let (a, b) = (grid(4, 3), grid(4, 2));
+        let mut c = vec![0.0f32; 8];
+        matmul(
+            1.0,
+            MatRef::new(&a, 4, 3),
+            MatRef::new(&b, 4, 2),
+            0.0,
+            MatMut::new(&mut c, 4, 2),
+        );
+    }
+}
