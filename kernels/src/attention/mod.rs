@@ -19,6 +19,9 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod multi_head;
+
+pub use multi_head::{map_heads, multi_head, probs_offsets, ProbsTransform};
 
 use crate::gemm::pack::{with_buf, Slot};
 use crate::isa::{self, Isa};
