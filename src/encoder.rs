@@ -174,43 +174,52 @@ impl Encoder {
     /// by length into batches of `batch_size`; a text's embedding does not
     /// depend on its batch.
     pub fn embed_tokens(&self, tokens: &[Tokens]) -> Result<Vec<Vec<f32>>> {
+        let mut out = vec![Vec::new(); tokens.len()];
+        self.embed_each(tokens, |i, v| out[i] = v.to_vec())?;
+        Ok(out)
+    }
+
+    /// Calls `put(i, embedding of tokens[i])` once per text, batch by batch
+    /// (longest texts first, not in input order): the one embedding loop
+    /// behind [`Encoder::embed_tokens`] and the `ndarray` feature's arrays.
+    pub(crate) fn embed_each(
+        &self,
+        tokens: &[Tokens],
+        mut put: impl FnMut(usize, &[f32]),
+    ) -> Result<()> {
         let mut order: Vec<usize> = (0..tokens.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
-        let mut out = vec![Vec::new(); tokens.len()];
+        let h = self.dim();
         // Longest batch first: the buffers grow once and are reused.
         let mut scratch = Scratch::default();
         for chunk in order.chunks(self.batch_size) {
             let pooled = self.pool(chunk.iter().map(|&i| &tokens[i]), &mut scratch)?;
-            for (&i, v) in chunk.iter().zip(pooled) {
-                out[i] = v;
+            for (&i, v) in chunk.iter().zip(pooled.chunks(h)) {
+                put(i, v);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// Pooled (and, if set, normalised) embeddings of one batch.
+    /// Pooled (and, if set, normalised) embeddings of one batch, `[rows, hidden]`.
     fn pool<'a>(
         &self,
         seqs: impl Iterator<Item = &'a Tokens>,
         scratch: &mut Scratch,
-    ) -> Result<Vec<Vec<f32>>> {
+    ) -> Result<Vec<f32>> {
         let batch = TokenBatch::new(
             seqs.map(|t| (t.ids.as_slice(), t.type_ids.as_slice())),
             self.config(),
         )?;
         let x = self.model.forward_with(&batch, scratch);
         let h = self.dim();
-        let pooled = mean_pool(&x, &batch, h);
-        Ok(pooled
-            .chunks(h)
-            .map(|v| {
-                let mut v = v.to_vec();
-                if self.normalize {
-                    l2_normalize(&mut v);
-                }
-                v
-            })
-            .collect())
+        let mut pooled = mean_pool(&x, &batch, h);
+        if self.normalize {
+            for v in pooled.chunks_mut(h) {
+                l2_normalize(v);
+            }
+        }
+        Ok(pooled)
     }
 
     /// Tokens of `text` and every hidden state (`num_layers + 1` buffers of

@@ -8,12 +8,16 @@
 //! # Ok::<(), minilm::Error>(())
 //! ```
 
+#[cfg(feature = "ndarray")]
+pub mod arrays;
 pub mod atomic;
 pub mod config;
 #[cfg(feature = "embed-model")]
 pub mod embedded;
 pub mod encoder;
 pub mod error;
+#[cfg(any(feature = "train", feature = "inspect"))]
+pub mod markup;
 pub mod model;
 pub mod precision;
 pub mod progress;

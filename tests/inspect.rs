@@ -331,7 +331,10 @@ fn html_page_is_self_contained_and_complete() {
     }
     // Every token, escaped, in the tokenization table; the text escaped in the title.
     for p in &s.pieces {
-        let cell = format!("<td class=\"tok\">{}</td>", html::escape(&p.piece));
+        let cell = format!(
+            "<td class=\"tok\">{}</td>",
+            minilm::markup::escape(&p.piece)
+        );
         assert!(page.contains(&cell), "token {:?} missing", p.piece);
     }
     assert!(page.contains("<title>minilm inspect: Tom &amp; Jerry &lt;b&gt;chase&lt;/b&gt; &quot;cheese&quot;.</title>"));

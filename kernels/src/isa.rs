@@ -10,6 +10,7 @@
 //! a path the CPU lacks.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// An instruction-set path of the kernels.
@@ -41,6 +42,15 @@ impl Isa {
         Isa::ALL
             .into_iter()
             .find(|i| i.name().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The path's position in [`Isa::ALL`].
+    fn index(self) -> usize {
+        match self {
+            Isa::Avx512 => 0,
+            Isa::Avx2 => 1,
+            Isa::Portable => 2,
+        }
     }
 
     /// True when this CPU can run the path.
@@ -117,6 +127,30 @@ thread_local! {
 /// and carry it into any worker tasks they spawn.
 pub fn current() -> Isa {
     FORCED.with(|f| f.get()).unwrap_or_else(selected)
+}
+
+/// Which paths' matrix-product microkernels this process has chosen, in
+/// [`Isa::ALL`] order (set by the gemm dispatch, never cleared).
+static EXERCISED: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+
+/// Record that a product is about to run on `isa`'s microkernel. After the
+/// first call per path this is one relaxed load of a read-only cache line.
+#[inline]
+pub(crate) fn note_exercised(isa: Isa) {
+    let flag = &EXERCISED[isa.index()];
+    if !flag.load(Ordering::Relaxed) {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The paths whose matrix-product microkernel this process has run, best
+/// first: what the instruction-set tests check against [`Isa::supported`].
+#[doc(hidden)]
+pub fn exercised() -> Vec<Isa> {
+    Isa::ALL
+        .into_iter()
+        .filter(|i| EXERCISED[i.index()].load(Ordering::Relaxed))
+        .collect()
 }
 
 /// Run `f` with kernels called from this thread forced onto `isa`. Returns

@@ -27,6 +27,7 @@ pub mod gemm;
 pub mod isa;
 mod lanes;
 pub mod layer_norm;
+pub mod matrix;
 pub mod parallel;
 #[doc(hidden)]
 pub mod peak;
@@ -35,6 +36,7 @@ pub mod qgemm;
 #[doc(hidden)]
 pub mod reference;
 pub mod softmax;
+pub mod splitmix;
 mod team;
 mod tiles;
 
@@ -42,3 +44,4 @@ pub use bgemm::{linear_bf16, linear_bf16_serial, Bf16Weight};
 pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
 pub use isa::Isa;
 pub use qgemm::{linear_i8, linear_i8_serial, quantize_rows_u8, QuantWeight};
+pub use matrix::{matmul, matmul_serial, MatMut, MatRef};

@@ -4,24 +4,9 @@
 
 use super::report::Summary;
 use super::trace::Trace;
+use crate::markup::escape;
 use serde_json::json;
 use std::fmt::Write;
-
-/// Escape text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Shades of the small maps: a probability is drawn at the nearest multiple
 /// of 1/SHADES (below 1/(2·SHADES) it is not drawn), one SVG path per shade,

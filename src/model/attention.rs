@@ -8,15 +8,14 @@ use super::linear::Linear;
 use crate::config::BertConfig;
 use crate::precision::Precision;
 use crate::weights::ParamStore;
-use minilm_kernels::{attention, parallel, Epilogue};
-use std::cell::Cell;
+use minilm_kernels::{attention, Epilogue};
 #[cfg(feature = "train")]
 use {
     super::dropout::{maybe_backward, maybe_forward, Dropout},
     super::layer_norm::{LayerNormActs, LayerNormGrad},
     super::linear::LinearGrad,
-    minilm_kernels::sgemm,
     minilm_kernels::softmax::softmax_rows_backward,
+    minilm_kernels::{matmul, MatMut, MatRef},
 };
 
 /// Weights of one layer's attention block.
@@ -75,7 +74,7 @@ impl Attention {
     ) {
         let t = batch.tokens();
         self.qkv.forward(x, t, Epilogue::None, qkv);
-        attention_loop(qkv, batch, self.heads, ctx, None, None, heads);
+        attention::multi_head(qkv, batch.starts(), self.heads, ctx, None, None, heads);
         self.output.forward(ctx, t, Epilogue::Residual(x), tmp);
         self.layer_norm.forward(tmp, x, None);
     }
@@ -84,12 +83,7 @@ impl Attention {
 /// Offsets of each (sequence, head) probability matrix in a buffer that holds
 /// them all: sequence `s` with `L` tokens owns `heads · L²` values.
 pub fn probs_offsets(batch: &TokenBatch, heads: usize) -> Vec<usize> {
-    let mut off = vec![0];
-    for r in batch.ranges() {
-        let l = r.len();
-        off.push(off.last().unwrap() + heads * l * l);
-    }
-    off
+    attention::probs_offsets(batch.starts(), heads)
 }
 
 /// Scaled dot-product attention of every sequence and head.
@@ -108,135 +102,7 @@ pub fn attention_core(
     probs: Option<&mut [f32]>,
 ) {
     let mut by_head = vec![0.0; ctx.len()];
-    attention_loop(qkv, batch, heads, ctx, probs, None, &mut by_head);
-}
-
-/// A transform of one head's probabilities before they weight V (dropout),
-/// given the offset of the matrix in the all-heads buffer.
-type ProbsTransform<'a> = &'a (dyn Fn(&mut [f32], usize) + Sync);
-
-thread_local! {
-    /// Per-thread room for one head's probabilities when they are not kept.
-    static PROBS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
-
-/// One (sequence, head) task: its output block (head-major, see
-/// [`attention_loop`]) and, when kept, its probabilities.
-struct HeadTask<'a> {
-    seq: usize,
-    head: usize,
-    out: &'a mut [f32],
-    probs: Option<&'a mut [f32]>,
-}
-
-/// The per-(sequence, head) loop behind [`attention_core`] and
-/// `attention_core_train`: `softmax(Q·Kᵀ/√d)` kept in `probs` when given,
-/// `transform` (if any) applied to a copy, which then weights V.
-///
-/// Each task writes its context into its own contiguous block of a
-/// head-major buffer (`[heads, tokens, d]`: head `h` of sequence `s` owns
-/// rows `r.start..r.end` of head `h`'s slab), so tasks borrow disjoint
-/// slices; that buffer (`by_head`, as long as `ctx`, contents ignored) is
-/// then laid out as `[tokens, hidden]` in `ctx`.
-fn attention_loop(
-    qkv: &[f32],
-    batch: &TokenBatch,
-    heads: usize,
-    ctx: &mut [f32],
-    probs: Option<&mut [f32]>,
-    transform: Option<ProbsTransform<'_>>,
-    by_head: &mut [f32],
-) {
-    let t = batch.tokens();
-    if t == 0 {
-        return;
-    }
-    let hidden = ctx.len() / t;
-    let d = hidden / heads;
-    let stride = 3 * hidden;
-    let scale = 1.0 / (d as f32).sqrt();
-    let offsets = probs_offsets(batch, heads);
-    let n = batch.len();
-    assert_eq!(
-        by_head.len(),
-        t * hidden,
-        "attention: head-major buffer size"
-    );
-    // Output blocks, in memory order (head, then sequence).
-    let mut outs: Vec<Option<&mut [f32]>> = Vec::with_capacity(heads * n);
-    let mut rest = &mut by_head[..];
-    for _ in 0..heads {
-        for r in batch.ranges() {
-            let (block, tail) = rest.split_at_mut(r.len() * d);
-            outs.push(Some(block));
-            rest = tail;
-        }
-    }
-    // Probability blocks, in memory order (sequence, then head).
-    let mut kept: Vec<Option<&mut [f32]>> = Vec::new();
-    if let Some(buf) = probs {
-        let mut rest = &mut buf[..*offsets.last().unwrap()];
-        for r in batch.ranges() {
-            for _ in 0..heads {
-                let (block, tail) = rest.split_at_mut(r.len() * r.len());
-                kept.push(Some(block));
-                rest = tail;
-            }
-        }
-    }
-    let tasks: Vec<HeadTask<'_>> = (0..n)
-        .flat_map(|s| (0..heads).map(move |h| (s, h)))
-        .map(|(s, h)| HeadTask {
-            seq: s,
-            head: h,
-            out: outs[h * n + s].take().expect("one block per task"),
-            probs: kept.get_mut(s * heads + h).and_then(Option::take),
-        })
-        .collect();
-    let run = |task: HeadTask<'_>| {
-        let (s, h) = (task.seq, task.head);
-        let r = batch.range(s);
-        let l = r.len();
-        let base = r.start * stride + h * d;
-        let (q, k, v) = (
-            &qkv[base..],
-            &qkv[base + hidden..],
-            &qkv[base + 2 * hidden..],
-        );
-        let mut own = Vec::new();
-        let p = match task.probs {
-            Some(p) => p,
-            None => {
-                own = PROBS.with(Cell::take);
-                own.resize(l * l, 0.0);
-                &mut own[..]
-            }
-        };
-        attention::head_probs(l, d, scale, q, k, stride, p);
-        match transform {
-            Some(f) => {
-                let mut pd = p.to_vec();
-                f(&mut pd, offsets[s] + h * l * l);
-                attention::head_context(l, d, &pd, v, stride, task.out, d);
-            }
-            None => attention::head_context(l, d, p, v, stride, task.out, d),
-        }
-        if own.capacity() > 0 {
-            PROBS.with(|c| c.set(own));
-        }
-    };
-    let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 2).sum();
-    if parallel::worth_parallel(flops) {
-        parallel::for_each_item(tasks, run);
-    } else {
-        tasks.into_iter().for_each(run);
-    }
-    // [heads, tokens, d] → [tokens, hidden].
-    for (h, slab) in by_head.chunks_exact(t * d).enumerate() {
-        for (row, src) in ctx.chunks_exact_mut(hidden).zip(slab.chunks_exact(d)) {
-            row[h * d..(h + 1) * d].copy_from_slice(src);
-        }
-    }
+    attention::multi_head(qkv, batch.starts(), heads, ctx, probs, None, &mut by_head);
 }
 
 /// What [`Attention::backward`] needs from [`Attention::forward_train`].
@@ -385,14 +251,22 @@ pub fn attention_core_train(
 ) {
     let mut by_head = vec![0.0; ctx.len()];
     let f;
-    let transform: Option<ProbsTransform<'_>> = match dropout {
+    let transform: Option<attention::ProbsTransform<'_>> = match dropout {
         Some(dr) => {
             f = move |p: &mut [f32], offset: usize| dr.forward(p, offset);
             Some(&f)
         }
         None => None,
     };
-    attention_loop(qkv, batch, heads, ctx, Some(probs), transform, &mut by_head);
+    attention::multi_head(
+        qkv,
+        batch.starts(),
+        heads,
+        ctx,
+        Some(probs),
+        transform,
+        &mut by_head,
+    );
 }
 
 /// Backward of [`attention_core_train`]: from `dctx: [tokens, hidden]`,
@@ -415,10 +289,7 @@ pub fn attention_core_backward(
     let stride = 3 * hidden;
     let scale = 1.0 / (d as f32).sqrt();
     let offsets = probs_offsets(batch, heads);
-    let tasks: Vec<(usize, usize)> = (0..batch.len())
-        .flat_map(|s| (0..heads).map(move |h| (s, h)))
-        .collect();
-    let run = |&(s, h): &(usize, usize)| {
+    let run = |s: usize, h: usize| {
         let r = batch.range(s);
         let l = r.len();
         let base = r.start * stride;
@@ -432,34 +303,40 @@ pub fn attention_core_backward(
         let mut dk = vec![0.0f32; l * d];
         let mut dv = vec![0.0f32; l * d];
         let mut dp = vec![0.0f32; l * l];
-        // dV = P'ᵀ·dC (P' read with swapped strides).
-        match dropout {
+        // This head's columns of Q, K, V ([l, d], rows `stride` apart) and dC.
+        let q = MatRef::strided(q, l, d, stride, 1);
+        let k = MatRef::strided(k, l, d, stride, 1);
+        let v = MatRef::strided(v, l, d, stride, 1);
+        let dc = MatRef::strided(dc, l, d, hidden, 1);
+        // dV = P'ᵀ·dC.
+        let dropped: Vec<f32>;
+        let p_dropped = match dropout {
             Some(dr) => {
                 let mut pd = p.to_vec();
                 dr.forward(&mut pd, off);
-                sgemm(l, l, d, 1.0, &pd, 1, l, dc, hidden, 1, 0.0, &mut dv, d, 1);
+                dropped = pd;
+                &dropped[..]
             }
-            None => sgemm(l, l, d, 1.0, p, 1, l, dc, hidden, 1, 0.0, &mut dv, d, 1),
-        }
+            None => p,
+        };
+        let p_dropped = MatRef::new(p_dropped, l, l);
+        matmul(1.0, p_dropped.t(), dc, 0.0, MatMut::new(&mut dv, l, d));
         // dP' = dC·Vᵀ, then through the dropout and the softmax.
-        sgemm(
-            l, d, l, 1.0, dc, hidden, 1, v, 1, stride, 0.0, &mut dp, l, 1,
-        );
+        matmul(1.0, dc, v.t(), 0.0, MatMut::new(&mut dp, l, l));
         maybe_backward(dropout, &mut dp, off);
         let mut ds = vec![0.0f32; l * l];
         softmax_rows_backward(p, &dp, l, &mut ds);
-        sgemm(l, l, d, scale, &ds, l, 1, k, stride, 1, 0.0, &mut dq, d, 1);
-        sgemm(l, l, d, scale, &ds, 1, l, q, stride, 1, 0.0, &mut dk, d, 1);
+        let ds = MatRef::new(&ds, l, l);
+        // dQ = scale·dS·K, dK = scale·dSᵀ·Q.
+        matmul(scale, ds, k, 0.0, MatMut::new(&mut dq, l, d));
+        matmul(scale, ds.t(), q, 0.0, MatMut::new(&mut dk, l, d));
         (dq, dk, dv)
     };
-    let flops: usize = batch.ranges().map(|r| r.len() * r.len() * hidden * 4).sum();
-    let results: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = if parallel::worth_parallel(flops) {
-        parallel::map(tasks.len(), |i| run(&tasks[i]))
-    } else {
-        tasks.iter().map(run).collect()
-    };
+    // Per (sequence, head), in that order; 4·hidden flops per pair of keys.
+    let results = attention::map_heads(batch.starts(), heads, 4 * hidden, run);
+    let pairs = (0..batch.len()).flat_map(|s| (0..heads).map(move |h| (s, h)));
     let mut dqkv = vec![0.0f32; t * stride];
-    for (&(s, h), (dq, dk, dv)) in tasks.iter().zip(results) {
+    for ((s, h), (dq, dk, dv)) in pairs.zip(results) {
         let r = batch.range(s);
         for i in 0..r.len() {
             let row = &mut dqkv[(r.start + i) * stride..][..stride];

@@ -77,6 +77,11 @@ impl TokenBatch {
     pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         self.starts[i]..self.starts[i + 1]
     }
+    /// The first token of each sequence, then the token count: sequence `i`
+    /// is `starts()[i]..starts()[i + 1]`.
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
     /// Iterate over the token ranges of all sequences.
     pub fn ranges(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
         self.starts.windows(2).map(|w| w[0]..w[1])

@@ -7,6 +7,8 @@
 //! depend on the thread count. Kept values are scaled by `1/(1−p)`, as
 //! `torch.nn.Dropout` does in training mode.
 
+use minilm_kernels::splitmix;
+
 /// One dropout site of one training step: a probability and a seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Dropout {
@@ -29,18 +31,9 @@ impl Dropout {
     /// True when element `i` of the site survives.
     #[inline]
     pub fn keep(&self, i: usize) -> bool {
-        // splitmix64 finaliser over seed + golden-ratio stride: a full-period,
-        // well-mixed hash; the top 24 bits give a uniform in [0, 1).
-        let mut z = self.seed.wrapping_add(
-            (i as u64)
-                .wrapping_add(1)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        let u = (z >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
-        u >= self.p
+        // Output i + 1 of the SplitMix64 sequence seeded by the site's seed: a
+        // full-period, well-mixed hash; its top 24 bits give a uniform in [0, 1).
+        splitmix::unit_f32(splitmix::at(self.seed, (i as u64).wrapping_add(1))) >= self.p
     }
 
     /// `x[j] ← mask(offset + j) · x[j] / (1 − p)`: elements `offset..` of the site.

@@ -4,7 +4,7 @@
 use crate::precision::{Precision, QuantTensor};
 use crate::weights::ParamStore;
 #[cfg(feature = "train")]
-use minilm_kernels::sgemm;
+use minilm_kernels::{matmul, MatMut, MatRef};
 use minilm_kernels::{
     linear, linear_bf16, linear_i8, Bf16Weight, Epilogue, PackedWeight, QuantWeight,
 };
@@ -161,7 +161,8 @@ impl Linear {
             assert_eq!(dx.len(), m * k);
             let w = self.weight.to_nk();
             // dx[m, k] += dy[m, n] · W[n, k]
-            sgemm(m, n, k, 1.0, dy, n, 1, &w, k, 1, 1.0, dx, k, 1);
+            let (dy, w) = (MatRef::new(dy, m, n), MatRef::new(&w, n, k));
+            matmul(1.0, dy, w, 1.0, MatMut::new(dx, m, k));
         }
         let mut row = 0;
         for g in grads.iter_mut() {
@@ -170,23 +171,10 @@ impl Linear {
                 g.weight.len() == rows * k && row + rows <= n,
                 "Linear::backward: gradient block shapes"
             );
-            // dW_b[rows, k] += dy[:, row..row+rows]ᵀ · x: A is dy read with swapped strides.
-            sgemm(
-                rows,
-                m,
-                k,
-                1.0,
-                &dy[row..],
-                1,
-                n,
-                x,
-                k,
-                1,
-                1.0,
-                g.weight,
-                k,
-                1,
-            );
+            // dW_b[rows, k] += dy_bᵀ · x, dy_b = dy[:, row..row+rows].
+            let dy_b = MatRef::strided(&dy[row..], m, rows, n, 1);
+            let x = MatRef::new(x, m, k);
+            matmul(1.0, dy_b.t(), x, 1.0, MatMut::new(g.weight, rows, k));
             // db in f64, rows in order: deterministic and accurate for long batches.
             let mut acc = vec![0.0f64; rows];
             for r in dy.chunks(n) {

@@ -7,6 +7,7 @@
 
 use super::split::Split;
 use super::task::Task;
+use minilm_kernels::splitmix;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -23,13 +24,10 @@ pub mod stream {
 
 /// A generator for draw `index` of stream `stream` of a run seeded `seed`.
 pub fn seeded(seed: u64, stream: u64, index: u64) -> Xoshiro256PlusPlus {
-    // SplitMix64-style mixing of the three numbers into one seed.
-    let mut z = seed
-        ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ^ index.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
+    // The three numbers combined with two odd constants, then mixed by the
+    // SplitMix64 finaliser into one seed.
+    let z = seed ^ stream.wrapping_mul(splitmix::GAMMA) ^ index.wrapping_mul(splitmix::MUL1);
+    Xoshiro256PlusPlus::seed_from_u64(splitmix::mix(z))
 }
 
 /// The dropout generator of optimizer step `step`.

@@ -19,10 +19,13 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod multi_head;
+
+pub use multi_head::{map_heads, multi_head, probs_offsets, ProbsTransform};
 
 use crate::gemm::pack::{with_buf, Slot};
 use crate::isa::{self, Isa};
-use crate::sgemm_serial;
+use crate::matrix::{matmul_serial, MatMut, MatRef};
 use crate::softmax::softmax_rows_isa;
 
 /// Keys per vector block (one AVX-512 vector).
@@ -85,7 +88,12 @@ pub fn head_probs(
         });
         return;
     }
-    sgemm_serial(l, d, l, scale, q, ld, 1, k, 1, ld, 0.0, probs, l, 1);
+    // S = scale·Q·Kᵀ (Q and K: l rows of d columns, ld apart).
+    let (q, k) = (
+        MatRef::strided(q, l, d, ld, 1),
+        MatRef::strided(k, l, d, ld, 1),
+    );
+    matmul_serial(scale, q, k.t(), 0.0, MatMut::new(probs, l, l));
     softmax_rows_isa(path, probs, l);
 }
 
@@ -128,5 +136,12 @@ pub fn head_context(
         unsafe { avx512::context(l, d, probs, v, ld_v, out, ld_out) };
         return;
     }
-    sgemm_serial(l, l, d, 1.0, probs, l, 1, v, ld_v, 1, 0.0, out, ld_out, 1);
+    // C = P·V.
+    matmul_serial(
+        1.0,
+        MatRef::new(probs, l, l),
+        MatRef::strided(v, l, d, ld_v, 1),
+        0.0,
+        MatMut::strided(out, l, d, ld_out, 1),
+    );
 }

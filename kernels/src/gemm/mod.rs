@@ -110,7 +110,9 @@ fn sgemm_impl(
         scale_c(m, n, beta, c, rsc, csc);
         return;
     }
-    let kern = dispatch::kernel(isa::current());
+    let isa = isa::current();
+    isa::note_exercised(isa);
+    let kern = dispatch::kernel(isa);
     pack::with_buf(Slot::B, pack::packed_len(n, k, kern.nr), |bpack| {
         // Packing B is O(k·n) of an O(m·k·n) product, but serial it would
         // cap the speed-up of small-m products: split it by panels too.
@@ -308,6 +310,7 @@ fn linear_impl(
         }
         return;
     }
+    isa::note_exercised(isa);
     let kern = dispatch::kernel(isa);
     // A weight packed under another path (only when tests force paths) has
     // another panel width: repack it for this call.

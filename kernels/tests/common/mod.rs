@@ -3,24 +3,21 @@
 #![allow(dead_code)]
 
 use minilm_kernels::isa::{self, Isa};
+use minilm_kernels::splitmix::{self, SplitMix64};
 
-/// SplitMix64: tiny, deterministic, no dependency.
-pub struct Rng(u64);
+/// Test inputs drawn from the crate's SplitMix64.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in [lo, hi).
     pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
-        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        let u = splitmix::unit_f32(self.next_u64());
         lo + (hi - lo) * u
     }
     pub fn vec(&mut self, len: usize, lo: f32, hi: f32) -> Vec<f32> {
