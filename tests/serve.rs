@@ -185,7 +185,7 @@ fn embeddings_equal_minilm_embed_bit_for_bit_as_floats_and_base64() {
     for (t, w) in texts.iter().zip(&want) {
         let one = serde_json::json!({ "input": t, "model": "m" }).to_string();
         let r = s.post("/v1/embeddings", &one);
-        assert_eq!(float_arrays(&r.text()), [w.clone()], "{t}");
+        assert_eq!(float_arrays(&r.text()), std::slice::from_ref(w), "{t}");
         // base64: the little-endian f32 bytes of the same numbers.
         let b64 = serde_json::json!({ "input": [t], "model": "m", "encoding_format": "base64" });
         let r = s.post("/v1/embeddings", &b64.to_string());
@@ -541,4 +541,103 @@ fn sigterm_finishes_accepted_requests_then_exits_0() {
     assert_eq!(status.code(), Some(0), "{}", s.log.lock().unwrap());
     assert!(s.log.lock().unwrap().contains("minilm serve: stopped"));
     assert!(Conn::open(s.addr).is_err(), "still accepting after exit");
+}
+
+#[cfg(feature = "train")]
+#[test]
+fn classify_gives_what_minilm_predict_gives() {
+    let dir = temp_dir("serve-classify");
+    let (a, b) = write_tiny_task_files(&dir);
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let ckpt = dir.join("ckpt");
+    let ckpt = ckpt.to_str().unwrap();
+    let out = minilm(
+        &[
+            "train",
+            "--method",
+            "contrastive",
+            "--plan",
+            "last1",
+            "--stage1-epochs",
+            "1",
+            "--pairs-per-example",
+            "2",
+            "--batch-size",
+            "4",
+            "--shots",
+            "3",
+            "--val-per-class",
+            "1",
+            "--task-a-train",
+            a,
+            "--task-a-test",
+            a,
+            "--task-b-train",
+            b,
+            "--task-b-val",
+            b,
+            "--task-b-test",
+            b,
+            "--ood",
+            b,
+            "--examples",
+            "0",
+            "--quiet",
+            "--out",
+            ckpt,
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts = [SENTENCES[0], SENTENCES[5], "I loved every minute of it."];
+    let input: String = texts
+        .iter()
+        .map(|t| serde_json::json!({ "text": t }).to_string() + "\n")
+        .collect();
+    let out = minilm(&["predict", "--checkpoint", ckpt], input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let s = Server::start(&["--checkpoint", ckpt], &[]);
+    let r = s.post(
+        "/v1/classify",
+        &serde_json::json!({ "input": texts }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    for (i, w) in want.iter().enumerate() {
+        let d = &v["data"][i];
+        assert_eq!(d["index"], i);
+        for field in ["topic", "topic_probs", "sentiment", "sentiment_probs"] {
+            assert!(w.get(field).is_some(), "predict gave no {field}: {w}");
+            assert_eq!(d[field], w[field], "{field} of input {i}");
+        }
+    }
+    // One task only, by name.
+    let r = s.post(
+        "/v1/classify",
+        &serde_json::json!({ "input": texts[2], "task": "sentiment" }).to_string(),
+    );
+    let d = &r.json()["data"][0];
+    assert_eq!(d["sentiment"], want[2]["sentiment"]);
+    assert!(d.get("topic").is_none(), "{d}");
+    let (st, code, _) = error_of(&s.post(
+        "/v1/classify",
+        &serde_json::json!({ "input": "x", "task": "colour" }).to_string(),
+    ));
+    assert_eq!((st, code.as_str()), (400, "unknown_task"));
+    // Embeddings are still the base model's.
+    let r = s.post("/v1/embeddings", &body(&[texts[0]]));
+    assert_eq!(float_arrays(&r.text()), embed_cli(&[texts[0]]));
 }

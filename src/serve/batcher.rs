@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn cuts_runs_within_the_budget() {
-        assert_eq!(cut(&[], 10), vec![]);
+        assert!(cut(&[], 10).is_empty());
         assert_eq!(cut(&[4, 4, 4, 3], 10), vec![0..2, 2..4]);
         assert_eq!(cut(&[12, 3, 3], 10), vec![0..1, 1..3]);
         assert_eq!(cut(&[5, 5], 10), vec![0..2]);

@@ -93,10 +93,12 @@ fn inputs(m: &mut Map<String, Value>, max_inputs: usize) -> Result<Vec<String>, 
             for (i, item) in items.into_iter().enumerate() {
                 match item {
                     Value::String(s) => out.push(s),
-                    other => return Err(bad(format!(
+                    other => {
+                        return Err(bad(format!(
                         "'input[{i}]' must be a string, not {} (token arrays are not supported)",
                         type_name(&other)
-                    ))),
+                    )))
+                    }
                 }
             }
             out
