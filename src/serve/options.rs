@@ -32,7 +32,9 @@ pub struct Options {
     pub batch_tokens: usize,
     /// Longest a queued request waits for others to join its batch.
     pub batch_wait: Duration,
-    /// Most inputs waiting in the queue (503 with Retry-After beyond).
+    /// Most inputs waiting in the queue (503 with Retry-After beyond); a
+    /// request larger than this runs when the queue is empty. The default is
+    /// under a second of work, so an overload drains within a second.
     pub queue_inputs: usize,
     /// Longest a request may take, body upload and queueing included.
     pub request_timeout: Duration,
@@ -56,7 +58,7 @@ impl Default for Options {
             max_inputs: 2048,
             batch_tokens: 8192,
             batch_wait: Duration::from_millis(0),
-            queue_inputs: 8192,
+            queue_inputs: 1024,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             normalize: true,
@@ -132,12 +134,6 @@ impl Options {
             shutdown_grace: secs("shutdown-grace-s", d.shutdown_grace)?,
             normalize: !args.switch("no-normalize"),
         };
-        if opts.queue_inputs < opts.max_inputs {
-            return Err(Error::msg(format!(
-                "--queue-inputs ({}) must be at least --max-inputs ({}): a full request must fit the queue",
-                opts.queue_inputs, opts.max_inputs
-            )));
-        }
         Ok(opts)
     }
 }
