@@ -53,15 +53,30 @@ start_server() {
             [ "$engine" = onnx ] && engine=optimum
             dir=$(readlink -f benches/serve/.cache/all-MiniLM-L6-v2)
             (cd "$dir" && HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 exec "$OLDPWD/benches/serve/.venv/bin/infinity_emb" v2 \
-                --model-id . --engine "$engine" --device cpu --batch-size 32 \
+                --model-id . --engine "$engine" --device cpu --batch-size 32 --pooling-method mean \
                 --host 127.0.0.1 --port "$port" --url-prefix /v1) > "$out/$1.log" 2>&1 & pid=$! ;;
     esac
     wait_health "$addr" || wait_health "$addr/v1" || { echo "$1 did not start (see $out/$1.log)" >&2; kill "$pid" 2>/dev/null; return 1; }
 }
 stop_server() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 
+# The peer's model folder: the local files plus an ONNX export (optimum-cli,
+# transformers layout: last_hidden_state; infinity pools it itself) at its
+# root, where infinity's optimum engine looks for it.
+peer_model() {
+    local dir=benches/serve/.cache/all-MiniLM-L6-v2 f
+    [ -f "$dir/model.onnx" ] && return 0
+    mkdir -p "$dir"
+    for f in "$model"/*.json "$model"/vocab.txt "$model"/model.safetensors "$model"/1_Pooling; do
+        ln -sfn "$f" "$dir/"
+    done
+    HF_HUB_OFFLINE=1 benches/serve/.venv/bin/optimum-cli export onnx --model "$dir" \
+        --task feature-extraction --library-name transformers "$dir.export" > "$out/export.log" 2>&1
+    mv "$dir.export/model.onnx" "$dir/model.onnx"
+    rm -rf "$dir.export"
+}
 servers=(minilm)
-if [ -x benches/serve/.venv/bin/infinity_emb ]; then
+if [ -x benches/serve/.venv/bin/infinity_emb ] && peer_model; then
     servers+=(infinity-onnx infinity-torch)
 fi
 for s in "${servers[@]}"; do
