@@ -227,13 +227,13 @@ fn open_loop(
 
 /// Seconds from now until a one-sentence request is answered 200 within
 /// `normal` seconds (probing every 10 ms, for at most 30 s).
-fn recovery(o: &Opts, texts: &[String], normal: f64) -> f64 {
+fn recovery(addr: SocketAddr, path: &str, model: &str, texts: &[String], normal: f64) -> f64 {
     let start = Instant::now();
-    let b = body(texts, 0, 1, &o.model);
+    let b = body(texts, 0, 1, model);
     while start.elapsed() < Duration::from_secs(30) {
         let t = Instant::now();
-        if let Ok(mut c) = http::Conn::open(o.addr) {
-            if let Ok(r) = c.post(&o.path, &b) {
+        if let Ok(mut c) = http::Conn::open(addr) {
+            if let Ok(r) = c.post(path, &b) {
                 if r.status == 200 && t.elapsed().as_secs_f64() <= normal {
                     return start.elapsed().as_secs_f64();
                 }
@@ -273,6 +273,18 @@ fn main() {
     let idle_p50 = percentile(&idle, 0.5);
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(o.seconds);
+    // After an open-loop burst, probes start the moment the burst ends,
+    // while its last requests are still queued.
+    let probe = o.rate.map(|_| {
+        let (addr, path, model) = (o.addr, o.path.clone(), o.model.clone());
+        let texts = texts.clone();
+        std::thread::spawn(move || {
+            if let Some(d) = end.checked_duration_since(Instant::now()) {
+                std::thread::sleep(d);
+            }
+            recovery(addr, &path, &model, &texts, (2.0 * idle_p50).max(0.1))
+        })
+    });
     let offered = match o.rate {
         None => {
             closed_loop(&o, &texts, &tally, end);
@@ -281,11 +293,7 @@ fn main() {
         Some(rate) => open_loop(&o, rate, &texts, &tally, end),
     };
     let wall = start.elapsed().as_secs_f64();
-    let recovered = if o.rate.is_some() {
-        recovery(&o, &texts, (2.0 * idle_p50).max(0.1))
-    } else {
-        f64::NAN
-    };
+    let recovered = probe.map_or(f64::NAN, |p| p.join().unwrap());
     stop.store(true, Relaxed);
     if let Some(s) = sampler {
         s.join().unwrap();

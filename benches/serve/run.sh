@@ -2,7 +2,7 @@
 # The serving load benchmark (docs/performance.md "Serving under load").
 # Loopback only, bounded: each run lasts SECONDS (default 15), the overload 30.
 #
-#   bash benches/serve/run.sh [SECONDS]
+#   bash benches/serve/run.sh [SECONDS]      (PEERS=0: minilm only)
 #
 # 1. `minilm embed` over the corpus (2,000 sentences): the offline throughput.
 # 2. `minilm serve`, then each peer server, restarted for every scenario:
@@ -76,7 +76,7 @@ peer_model() {
     rm -rf "$dir.export"
 }
 servers=(minilm)
-if [ -x benches/serve/.venv/bin/infinity_emb ] && peer_model; then
+if [ "${PEERS:-1}" = 1 ] && [ -x benches/serve/.venv/bin/infinity_emb ] && peer_model; then
     servers+=(infinity-onnx infinity-torch)
 fi
 for s in "${servers[@]}"; do

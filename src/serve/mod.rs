@@ -28,6 +28,11 @@ use std::sync::{Arc, OnceLock};
 /// Listen, load the model on the batcher thread, serve until SIGTERM or
 /// Ctrl-C, finish the requests in flight, return.
 pub fn run(opts: Options) -> Result<()> {
+    // Tokenizing runs on the HTTP threads, one request at a time: with the
+    // tokenizer's own rayon parallelism it would queue behind the forward
+    // pass on the same pool (the kernels' team), so intake would stall to
+    // one request per pass.
+    tokenizers::utils::parallelism::set_parallelism(false);
     if let Some(n) = opts.threads {
         minilm_kernels::parallel::set_threads(n).map_err(Error::msg)?;
     }
