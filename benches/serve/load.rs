@@ -94,6 +94,30 @@ struct Tally {
     latencies: Vec<f64>,
 }
 
+/// Send on the kept-alive connection; on an I/O error (a connection the
+/// server closed while idle, as HTTP clients do) reconnect and send once more.
+fn post(
+    conn: &mut Option<http::Conn>,
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+) -> std::io::Result<http::Reply> {
+    if let Some(c) = conn.as_mut() {
+        if let Ok(r) = c.post(path, body) {
+            return Ok(r);
+        }
+    }
+    *conn = http::Conn::open(addr).ok();
+    let r = match conn.as_mut() {
+        Some(c) => c.post(path, body),
+        None => Err(std::io::Error::other("cannot connect")),
+    };
+    if r.is_err() {
+        *conn = None;
+    }
+    r
+}
+
 fn record(t: &Mutex<Tally>, r: std::io::Result<http::Reply>, lat: f64) -> bool {
     let mut t = t.lock().unwrap();
     match r {
@@ -163,13 +187,8 @@ fn closed_loop(o: &Opts, texts: &Arc<Vec<String>>, tally: &Arc<Mutex<Tally>>, en
                     let b = body(&texts, i, batch, &model);
                     i += batch;
                     let t = Instant::now();
-                    let r = match conn.as_mut() {
-                        Some(c) => c.post(&path, &b),
-                        None => Err(std::io::Error::other("no connection")),
-                    };
-                    if !record(&tally, r, t.elapsed().as_secs_f64()) {
-                        conn = http::Conn::open(addr).ok();
-                    }
+                    let r = post(&mut conn, addr, &path, &b);
+                    record(&tally, r, t.elapsed().as_secs_f64());
                 }
             })
         })
@@ -207,13 +226,8 @@ fn open_loop(
                     }
                     let b = body(&texts, i as usize * batch, batch, &model);
                     let t = Instant::now();
-                    let r = match conn.as_mut() {
-                        Some(c) => c.post(&path, &b),
-                        None => Err(std::io::Error::other("no connection")),
-                    };
-                    if !record(&tally, r, t.elapsed().as_secs_f64()) {
-                        conn = http::Conn::open(addr).ok();
-                    }
+                    let r = post(&mut conn, addr, &path, &b);
+                    record(&tally, r, t.elapsed().as_secs_f64());
                 }
             })
         })
