@@ -25,7 +25,7 @@ the requests in flight, then exits 0.
   --batch-tokens N         most word pieces per forward pass (default 8192)
   --batch-wait-ms N        longest a request waits for others to batch with (default 0:
                            run as soon as the engine is free, with everything queued)
-  --queue-inputs N         most inputs waiting (default 1024, under a second of work;
+  --queue-inputs N         most inputs waiting (default 256, about a second of work;
                            503 + Retry-After above)
   --request-timeout-s S    longest a request may take, upload and queue included (default 30)
   --shutdown-grace-s S     longest the shutdown waits for requests in flight (default 30)

@@ -58,7 +58,7 @@ impl Default for Options {
             max_inputs: 2048,
             batch_tokens: 8192,
             batch_wait: Duration::from_millis(0),
-            queue_inputs: 1024,
+            queue_inputs: 256,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             normalize: true,
