@@ -29,6 +29,8 @@ pub mod weights;
 pub mod cli;
 #[cfg(feature = "inspect")]
 pub mod inspect;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "train")]
 pub mod train;
 

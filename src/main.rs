@@ -41,6 +41,11 @@ const COMMANDS: &[(&str, &str, bool)] = &[
         cfg!(feature = "train"),
     ),
     (
+        "serve",
+        "an OpenAI-compatible embedding server (POST /v1/embeddings)",
+        cfg!(feature = "serve"),
+    ),
+    (
         "prepare-data",
         "convert the raw labelled data (data/fetch.sh) to JSON Lines",
         cfg!(feature = "train"),
@@ -89,6 +94,8 @@ fn main() {
         "study" => cli::study::run(rest),
         #[cfg(feature = "inspect")]
         "inspect" => cli::inspect::run(rest),
+        #[cfg(feature = "serve")]
+        "serve" => cli::serve::run(rest),
         other => Err(minilm::Error::msg(format!(
             "unknown command {other:?}\n{}",
             usage()

@@ -12,6 +12,8 @@ pub mod jsonl;
 pub mod predict;
 #[cfg(feature = "train")]
 pub mod prepare_data;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod similarity;
 #[cfg(feature = "train")]
 pub mod study;

@@ -1,0 +1,139 @@
+//! The server's settings: where it listens, which model it loads, and the
+//! limits it enforces, with their defaults.
+
+use crate::cli::args::Args;
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `minilm serve` can be told.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Address to listen on (loopback unless told otherwise).
+    pub host: String,
+    /// Port (0: any free port; the bound address is printed on stderr).
+    pub port: u16,
+    /// Model folder (`None`: the default folder, as `minilm embed` finds it).
+    pub model: Option<PathBuf>,
+    /// A trained checkpoint: enables `POST /v1/classify`.
+    pub checkpoint: Option<PathBuf>,
+    /// Threads of the kernels' team (`None`: every core).
+    pub threads: Option<usize>,
+    /// Threads of the HTTP side (parsing, tokenizing, answering).
+    pub http_threads: usize,
+    /// The bearer key every route but `/health` requires, if set.
+    pub api_key: Option<String>,
+    /// Largest request body, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Most inputs in one request (400 above).
+    pub max_inputs: usize,
+    /// Most word pieces in one forward pass (a larger single request runs in
+    /// several passes).
+    pub batch_tokens: usize,
+    /// Longest a queued request waits for others to join its batch.
+    pub batch_wait: Duration,
+    /// Most inputs waiting in the queue (503 with Retry-After beyond); a
+    /// request larger than this runs when the queue is empty. The default is
+    /// under a second of work, so an overload drains within a second.
+    pub queue_inputs: usize,
+    /// Longest a request may take, body upload and queueing included.
+    pub request_timeout: Duration,
+    /// Longest the shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// Scale embeddings to unit length (as the model's pipeline says).
+    pub normalize: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            model: None,
+            checkpoint: None,
+            threads: None,
+            http_threads: 1,
+            api_key: None,
+            max_body_bytes: 2 << 20,
+            max_inputs: 2048,
+            batch_tokens: 8192,
+            batch_wait: Duration::from_millis(0),
+            queue_inputs: 256,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            normalize: true,
+        }
+    }
+}
+
+/// Options that take a value.
+pub const VALUED: &[&str] = &[
+    "host",
+    "port",
+    "model",
+    "checkpoint",
+    "threads",
+    "http-threads",
+    "api-key",
+    "max-body-bytes",
+    "max-inputs",
+    "batch-tokens",
+    "batch-wait-ms",
+    "queue-inputs",
+    "request-timeout-s",
+    "shutdown-grace-s",
+];
+
+/// Boolean switches.
+pub const SWITCHES: &[&str] = &["no-normalize", "help"];
+
+impl Options {
+    /// Options from parsed command-line arguments; the key may also come
+    /// from `$MINILM_API_KEY` (the flag wins).
+    pub fn from_args(args: &Args) -> Result<Options> {
+        let d = Options::default();
+        let positive = |name: &str, default: usize| -> Result<usize> {
+            match args.parsed::<usize>(name)? {
+                Some(0) => Err(Error::msg(format!("--{name} must be at least 1"))),
+                Some(n) => Ok(n),
+                None => Ok(default),
+            }
+        };
+        let secs = |name: &str, default: Duration| -> Result<Duration> {
+            match args.parsed::<f64>(name)? {
+                Some(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s)),
+                Some(_) => Err(Error::msg(format!("--{name} must be a positive number"))),
+                None => Ok(default),
+            }
+        };
+        let api_key = args
+            .value("api-key")
+            .map(str::to_string)
+            .or_else(|| std::env::var("MINILM_API_KEY").ok())
+            .filter(|k| !k.is_empty());
+        let opts = Options {
+            host: args.value("host").unwrap_or(&d.host).to_string(),
+            port: args.parsed::<u16>("port")?.unwrap_or(d.port),
+            model: args.value("model").map(PathBuf::from),
+            checkpoint: args.value("checkpoint").map(PathBuf::from),
+            threads: match args.parsed::<usize>("threads")? {
+                Some(0) => return Err(Error::msg("--threads must be at least 1")),
+                t => t,
+            },
+            http_threads: positive("http-threads", d.http_threads)?,
+            api_key,
+            max_body_bytes: positive("max-body-bytes", d.max_body_bytes)?,
+            max_inputs: positive("max-inputs", d.max_inputs)?,
+            batch_tokens: positive("batch-tokens", d.batch_tokens)?,
+            batch_wait: Duration::from_millis(
+                args.parsed::<u64>("batch-wait-ms")?
+                    .unwrap_or(d.batch_wait.as_millis() as u64),
+            ),
+            queue_inputs: positive("queue-inputs", d.queue_inputs)?,
+            request_timeout: secs("request-timeout-s", d.request_timeout)?,
+            shutdown_grace: secs("shutdown-grace-s", d.shutdown_grace)?,
+            normalize: !args.switch("no-normalize"),
+        };
+        Ok(opts)
+    }
+}
