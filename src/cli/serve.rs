@@ -17,6 +17,7 @@ the requests in flight, then exits 0.
   --model DIR              model folder (default as minilm embed finds it)
   --checkpoint DIR         a trained checkpoint: enables POST /v1/classify
   --threads N              threads of the forward passes (default: every core)
+  --precision P            f32 (default: exact), bf16 or int8 (docs/performance.md#precision)
   --http-threads N         threads parsing and answering requests (default 1)
   --api-key KEY            require 'Authorization: Bearer KEY' on every route but
                            /health (else $MINILM_API_KEY; default: no key)

@@ -33,12 +33,16 @@ impl Engine {
         let dir = opts.model.clone().unwrap_or_else(default_model_dir);
         #[cfg(feature = "embed-model")]
         let encoder = if opts.model.is_none() && std::env::var_os("MINILM_MODEL").is_none() {
-            Encoder::embedded()?
+            let enc = Encoder::embedded()?;
+            match opts.precision {
+                Some(p) => enc.with_precision(p)?,
+                None => enc,
+            }
         } else {
-            Encoder::from_dir(&dir)?
+            Encoder::from_dir_at(&dir, opts.precision)?
         };
         #[cfg(not(feature = "embed-model"))]
-        let encoder = Encoder::from_dir(&dir)?;
+        let encoder = Encoder::from_dir_at(&dir, opts.precision)?;
         // The batcher cuts its batches itself (by tokens): one call, one pass.
         let mut encoder = encoder.with_batch_size(usize::MAX);
         if !opts.normalize {
@@ -55,7 +59,9 @@ impl Engine {
                 let ckpt_dir = ckpt;
                 let ckpt = crate::train::checkpoint::Checkpoint::read(ckpt_dir)?;
                 ckpt.check_base(&dir.join("model.safetensors"))?;
-                let model = ckpt.into_model(encoder.params(), encoder.config())?;
+                let model = ckpt
+                    .into_model(encoder.params(), encoder.config())?
+                    .with_precision(encoder.precision())?;
                 let tasks = crate::train::task::Task::ALL
                     .iter()
                     .map(|&t| (model.spec(t).name.clone(), model.spec(t).classes.clone()))

@@ -19,6 +19,8 @@ pub struct Options {
     pub checkpoint: Option<PathBuf>,
     /// Threads of the kernels' team (`None`: every core).
     pub threads: Option<usize>,
+    /// Arithmetic of the dense layers (`None`: the model folder's own).
+    pub precision: Option<crate::Precision>,
     /// Threads of the HTTP side (parsing, tokenizing, answering).
     pub http_threads: usize,
     /// The bearer key every route but `/health` requires, if set.
@@ -52,6 +54,7 @@ impl Default for Options {
             model: None,
             checkpoint: None,
             threads: None,
+            precision: None,
             http_threads: 1,
             api_key: None,
             max_body_bytes: 2 << 20,
@@ -73,6 +76,7 @@ pub const VALUED: &[&str] = &[
     "model",
     "checkpoint",
     "threads",
+    "precision",
     "http-threads",
     "api-key",
     "max-body-bytes",
@@ -120,6 +124,7 @@ impl Options {
                 Some(0) => return Err(Error::msg("--threads must be at least 1")),
                 t => t,
             },
+            precision: crate::cli::precision_arg(args)?,
             http_threads: positive("http-threads", d.http_threads)?,
             api_key,
             max_body_bytes: positive("max-body-bytes", d.max_body_bytes)?,
