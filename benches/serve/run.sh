@@ -3,6 +3,8 @@
 # Loopback only, bounded: each run lasts SECONDS (default 15), the overload 30.
 #
 #   bash benches/serve/run.sh [SECONDS]      (PEERS=0: minilm only)
+#   MINILM_ARGS="--precision int8" PEERS=0 bash benches/serve/run.sh 10   # minilm at int8
+#       (MINILM_ARGS goes to both `minilm embed` and `minilm serve`)
 #
 # 1. `minilm embed` over the corpus (2,000 sentences): the offline throughput.
 # 2. `minilm serve`, then each peer server, restarted for every scenario:
@@ -38,7 +40,8 @@ wait_health() { for _ in $(seq 600); do curl -sf "http://$1/health" > /dev/null 
 
 # 1. Offline.
 start=$(date +%s.%N)
-"$bin" embed --input "$corpus" > /dev/null
+# shellcheck disable=SC2086
+"$bin" embed ${MINILM_ARGS:-} --input "$corpus" > /dev/null
 offline=$(python3 -c "import sys; print(2000/($(date +%s.%N)-$start))")
 echo "{\"server\":\"minilm embed (offline)\",\"sentences_per_s\":$offline}" >> "$raw"
 
@@ -47,7 +50,8 @@ start_server() {
     local port; port=$(free_port)
     addr=127.0.0.1:$port
     case $1 in
-        minilm) "$bin" serve --port "$port" 2> /dev/null & pid=$! ;;
+        # shellcheck disable=SC2086
+        minilm) "$bin" serve ${MINILM_ARGS:-} --port "$port" 2> /dev/null & pid=$! ;;
         infinity-*)
             local engine=${1#infinity-} dir
             [ "$engine" = onnx ] && engine=optimum
