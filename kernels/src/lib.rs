@@ -43,5 +43,5 @@ mod tiles;
 pub use bgemm::{linear_bf16, linear_bf16_serial, Bf16Weight};
 pub use gemm::{linear, linear_serial, sgemm, sgemm_serial, Epilogue, PackedWeight};
 pub use isa::Isa;
-pub use qgemm::{linear_i8, linear_i8_serial, quantize_rows_u8, QuantWeight};
 pub use matrix::{matmul, matmul_serial, MatMut, MatRef};
+pub use qgemm::{linear_i8, linear_i8_serial, quantize_rows_u8, QuantWeight};

@@ -3,11 +3,11 @@
 
 use crate::precision::{Precision, QuantTensor};
 use crate::weights::ParamStore;
-#[cfg(feature = "train")]
-use minilm_kernels::{matmul, MatMut, MatRef};
 use minilm_kernels::{
     linear, linear_bf16, linear_i8, Bf16Weight, Epilogue, PackedWeight, QuantWeight,
 };
+#[cfg(feature = "train")]
+use minilm_kernels::{matmul, MatMut, MatRef};
 
 /// A weight prepared once for repeated products, in one precision.
 #[derive(Clone, Debug)]
