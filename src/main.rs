@@ -96,13 +96,15 @@ fn main() {
         "inspect" => cli::inspect::run(rest),
         #[cfg(feature = "serve")]
         "serve" => cli::serve::run(rest),
-        other => Err(minilm::Error::msg(format!(
+        other => Err(minilm::Error::usage(format!(
             "unknown command {other:?}\n{}",
             usage()
         ))),
     };
     if let Err(e) = result {
         eprintln!("minilm: {e}");
-        std::process::exit(1);
+        // 2 for a wrong command line (as for no command at all), 1 otherwise.
+        let usage = e.kind() == minilm::error::ErrorKind::Usage;
+        std::process::exit(if usage { 2 } else { 1 });
     }
 }

@@ -57,7 +57,7 @@ impl Precision {
             .into_iter()
             .find(|p| p.name() == s)
             .ok_or_else(|| {
-                Error::msg(format!(
+                Error::usage(format!(
                     "--precision {s:?}: expected one of f32, bf16, int8"
                 ))
             })

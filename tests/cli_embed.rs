@@ -126,6 +126,13 @@ fn bad_model_folder_is_an_error_not_a_panic() {
     assert!(!out.status.success());
     let out = minilm(&["embed", "--bogus"], b"");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --bogus"));
+    assert_eq!(out.status.code(), Some(2), "a wrong command line exits 2");
+    let out = minilm(&["embed", "--batch-size", "many"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unparsable value is a usage error"
+    );
 }
 
 #[test]

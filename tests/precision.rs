@@ -198,6 +198,7 @@ fn what_an_int8_folder_cannot_do_is_a_clear_error() {
     }
     let o = minilm(&["embed", "--precision", "fp8"], line);
     assert!(String::from_utf8_lossy(&o.stderr).contains("f32, bf16, int8"));
+    assert_eq!(o.status.code(), Some(2), "a wrong command line exits 2");
     // Converting an int8 folder again: its f32 weights are gone.
     let again = dir.join("again");
     let o = minilm(

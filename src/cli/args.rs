@@ -37,7 +37,7 @@ impl Args {
                         None => it
                             .next()
                             .cloned()
-                            .ok_or_else(|| Error::msg(format!("--{name} needs a value")))?,
+                            .ok_or_else(|| Error::usage(format!("--{name} needs a value")))?,
                     };
                     out.values.insert(name.to_string(), v);
                 } else if switches.contains(&name) && inline.is_none() {
@@ -46,7 +46,7 @@ impl Args {
                     let hint = closest(name, valued.iter().chain(switches))
                         .map(|c| format!(" (did you mean --{c}?)"))
                         .unwrap_or_default();
-                    return Err(Error::msg(format!("unknown option --{name}{hint}")));
+                    return Err(Error::usage(format!("unknown option --{name}{hint}")));
                 }
             } else {
                 out.positional.push(arg.clone());
@@ -67,7 +67,7 @@ impl Args {
             Some(v) => v
                 .parse()
                 .map(Some)
-                .map_err(|_| Error::msg(format!("--{name}: cannot parse {v:?}"))),
+                .map_err(|_| Error::usage(format!("--{name}: cannot parse {v:?}"))),
         }
     }
 

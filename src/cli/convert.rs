@@ -30,7 +30,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         return Ok(());
     }
     if let Some(p) = args.positional.first() {
-        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
     }
     let dtype = match args.value("to") {
         Some("bf16") => Dtype::BF16,

@@ -30,7 +30,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         return Ok(());
     }
     if let Some(p) = args.positional.first() {
-        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
     }
     // The batch size is set here, not left to the encoder's default, since
     // the progress steps below must be whole batches.

@@ -42,7 +42,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         return Ok(());
     }
     if let Some(p) = args.positional.first() {
-        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
     }
     let (tokenizer, model) = load_checkpoint(&args)?;
     let tasks: Vec<Task> = match args.value("task") {

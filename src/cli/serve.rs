@@ -40,7 +40,7 @@ pub fn run(argv: &[String]) -> Result<()> {
         return Ok(());
     }
     if let Some(p) = args.positional.first() {
-        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
     }
     crate::serve::run(Options::from_args(&args)?)
 }

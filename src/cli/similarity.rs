@@ -35,7 +35,7 @@ pub fn run(argv: &[String]) -> Result<()> {
     }
     if let Some(input) = args.value("input") {
         if let Some(p) = args.positional.first() {
-            return Err(Error::msg(format!(
+            return Err(Error::usage(format!(
                 "unexpected argument {p:?} with --input\n{HELP}"
             )));
         }

@@ -425,7 +425,7 @@ fn parse_run_args(argv: &[String]) -> Result<Option<Args>> {
         return Ok(None);
     }
     if let Some(p) = first.positional.first() {
-        return Err(Error::msg(format!("unexpected argument {p:?}\n{HELP}")));
+        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
     }
     Ok(Some(match first.value("config") {
         Some(c) => {
