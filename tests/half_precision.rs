@@ -12,31 +12,12 @@ use minilm::tokenize::Tokenizer;
 use minilm::weights::ParamStore;
 use minilm::Encoder;
 use safetensors::{Dtype, SafeTensors};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[test]
 fn bf16_and_f16_weights_keep_cosine_above_0_9999() {
-    let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embeddings");
-    let texts: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fx.join("texts.json")).unwrap()).unwrap();
-    let texts: Vec<String> = texts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["text"].as_str().unwrap().to_string())
-        .collect();
+    let (texts, want) = reference_fixtures();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let ref_bytes = std::fs::read(fx.join("reference.safetensors")).unwrap();
-    let reference = SafeTensors::deserialize(&ref_bytes).unwrap();
-    let want: Vec<Vec<f32>> = (0..texts.len())
-        .map(|i| {
-            let t = reference.tensor(&format!("embedding/{i:03}")).unwrap();
-            t.data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect()
-        })
-        .collect();
 
     let dir = real_model_dir();
     let config = BertConfig::from_file(&dir.join("config.json")).unwrap();

@@ -15,31 +15,6 @@ mod common;
 use common::*;
 use minilm::{Encoder, Precision};
 use safetensors::{Dtype, SafeTensors};
-use std::path::PathBuf;
-
-fn fixtures() -> (Vec<String>, Vec<Vec<f32>>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embeddings");
-    let texts: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("texts.json")).unwrap()).unwrap();
-    let texts: Vec<String> = texts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["text"].as_str().unwrap().to_string())
-        .collect();
-    let bytes = std::fs::read(dir.join("reference.safetensors")).unwrap();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let want = (0..texts.len())
-        .map(|i| {
-            let t = st.tensor(&format!("embedding/{i:03}")).unwrap();
-            t.data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect()
-        })
-        .collect();
-    (texts, want)
-}
 
 fn embed(enc: &Encoder, texts: &[String]) -> Vec<Vec<f32>> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -55,7 +30,7 @@ fn cosines(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f64, f64) {
 
 #[test]
 fn int8_and_bf16_stay_above_the_fidelity_floor_on_every_fixture() {
-    let (texts, want) = fixtures();
+    let (texts, want) = reference_fixtures();
     assert!(texts.len() >= 100, "the fixture set is broad");
     let f32_enc = real_encoder();
     let (min, mean) = cosines(&embed(f32_enc, &texts), &want);

@@ -201,3 +201,30 @@ pub fn write_tiny_task_files(dir: &Path) -> (PathBuf, PathBuf) {
         write("b.jsonl", &TINY_SENTIMENT, ["negative", "positive"]),
     )
 }
+
+/// The reference fixture texts and their sentence-transformers f32
+/// embeddings (tests/fixtures/embeddings, by tests/reference/make_embeddings.py).
+pub fn reference_fixtures() -> (Vec<String>, Vec<Vec<f32>>) {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embeddings");
+    let texts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("texts.json")).unwrap()).unwrap();
+    let texts: Vec<String> = texts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["text"].as_str().unwrap().to_string())
+        .collect();
+    let bytes = std::fs::read(dir.join("reference.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let want = (0..texts.len())
+        .map(|i| {
+            let t = st.tensor(&format!("embedding/{i:03}")).unwrap();
+            t.data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect()
+        })
+        .collect();
+    (texts, want)
+}

@@ -274,14 +274,7 @@ fn linear_impl(
     allow_threads: bool,
 ) {
     let (n, k) = (w.n, w.k);
-    assert_eq!(x.len(), m * k, "linear: input is not [{m}, {k}]");
-    assert_eq!(out.len(), m * n, "linear: output is not [{m}, {n}]");
-    if let Some(b) = bias {
-        assert_eq!(b.len(), n, "linear: bias is not [{n}]");
-    }
-    if let Epilogue::Residual(r) = epilogue {
-        assert_eq!(r.len(), m * n, "linear: residual is not [{m}, {n}]");
-    }
+    crate::tiles::check_shapes("linear", x.len(), m, n, k, bias, epilogue, out.len());
     if m == 0 || n == 0 {
         return;
     }
