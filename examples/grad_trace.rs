@@ -16,6 +16,10 @@
 //! `<!-- grad-trace:begin -->` and `<!-- grad-trace:end -->` is replaced.
 
 #[cfg(feature = "train")]
+#[path = "support/doc_block.rs"]
+mod doc_block;
+
+#[cfg(feature = "train")]
 mod run {
     use minilm::model::TokenBatch;
     use minilm::train::{
@@ -148,17 +152,7 @@ mod run {
         match args.as_slice() {
             [] => print!("{block}"),
             [flag, file] if flag == "--write" => {
-                let path = std::path::Path::new(file);
-                let doc = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-                let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-                    return Err(Error::file(path, format!("no {BEGIN} … {END} block")));
-                };
-                if e < b {
-                    return Err(Error::file(path, format!("{END} comes before {BEGIN}")));
-                }
-                let out = format!("{}{BEGIN}\n{block}{}", &doc[..b], &doc[e..]);
-                minilm::atomic::write_file(path, out.as_bytes())?;
-                eprintln!("updated {file}");
+                crate::doc_block::write_block(file, BEGIN, END, &block)?
             }
             _ => return Err(Error::msg("usage: grad_trace [--write FILE]")),
         }

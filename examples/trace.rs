@@ -10,6 +10,10 @@
 //! and `<!-- trace:end -->` of FILE is replaced (the markers stay).
 
 #[cfg(feature = "inspect")]
+#[path = "support/doc_block.rs"]
+mod doc_block;
+
+#[cfg(feature = "inspect")]
 mod run {
     use minilm::inspect::{dump, trace};
     use minilm::{Encoder, Error, Result};
@@ -142,17 +146,7 @@ mod run {
         match args.as_slice() {
             [] => print!("{block}"),
             [flag, file] if flag == "--write" => {
-                let path = std::path::Path::new(file);
-                let doc = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-                let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-                    return Err(Error::file(path, format!("no {BEGIN} … {END} block")));
-                };
-                if e < b {
-                    return Err(Error::file(path, format!("{END} comes before {BEGIN}")));
-                }
-                let out = format!("{}{BEGIN}\n{block}{}", &doc[..b], &doc[e..]);
-                std::fs::write(path, out).map_err(|e| Error::io(path, e))?;
-                eprintln!("updated {file}");
+                crate::doc_block::write_block(file, BEGIN, END, &block)?
             }
             _ => return Err(Error::msg("usage: trace [--write FILE]")),
         }

@@ -13,6 +13,9 @@
 //! `weights/all-MiniLM-L6-v2`). With `--write FILE`, the text between
 //! `<!-- worked:begin -->` and `<!-- worked:end -->` is replaced.
 
+#[path = "support/doc_block.rs"]
+mod doc_block;
+
 use minilm::{Encoder, Error, Result};
 use safetensors::SafeTensors;
 use std::fmt::Write;
@@ -269,17 +272,7 @@ fn run() -> Result<()> {
         [dump] => print!("{}", markdown(Path::new(dump))?),
         [dump, flag, file] if flag == "--write" => {
             let block = markdown(Path::new(dump))?;
-            let path = Path::new(file);
-            let doc = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-                return Err(Error::file(path, format!("no {BEGIN} … {END} block")));
-            };
-            if e < b {
-                return Err(Error::file(path, format!("{END} comes before {BEGIN}")));
-            }
-            let out = format!("{}{BEGIN}\n{block}{}", &doc[..b], &doc[e..]);
-            minilm::atomic::write_file(path, out.as_bytes())?;
-            eprintln!("updated {file}");
+            doc_block::write_block(file, BEGIN, END, &block)?
         }
         _ => return Err(Error::msg("usage: worked DUMP.safetensors [--write FILE]")),
     }
