@@ -18,12 +18,14 @@
 //!   on all of R8's and Rotten Tomatoes' training lines and scored by macro-F1
 //!   on their test lines (data/fetch.sh), at each precision.
 //!
-//! * `--sensitivity`: int8 everywhere, then each kind of dense layer (Q/K/V,
-//!   attention output, feed-forward input, feed-forward output) put back
-//!   to f32 in all six layers: which layer's quantization costs most.
+//! * `--sensitivity`: int8 everywhere, then the word-embedding table or each
+//!   kind of dense layer (Q/K/V, attention output, feed-forward input,
+//!   feed-forward output) put back to f32 in all six layers: which part's
+//!   quantization costs most.
 //!
 //! Prints one Markdown table per measure.
 
+use minilm::model::embeddings::Embeddings;
 use minilm::model::linear::Linear;
 use minilm::model::pooling::{l2_normalize, mean_pool};
 use minilm::model::{BertModel, TokenBatch};
@@ -156,12 +158,16 @@ fn sensitivity(base: &Encoder, fixtures: &[String], corpus: &[String]) -> minilm
     println!("|---|---|---|---|---|");
     for kind in [
         "(none)",
+        "word-embedding table",
         "Q/K/V",
         "attention output",
         "feed-forward input",
         "feed-forward output",
     ] {
         let mut model = BertModel::from_store_at(cfg, params, Precision::Int8);
+        if kind == "word-embedding table" {
+            model.embeddings = Embeddings::from_store_at(params, cfg, Precision::F32);
+        }
         for (l, layer) in model.layers.iter_mut().enumerate() {
             let p = format!("encoder.layer.{l}");
             let f32_linear = |names: &[String]| {
