@@ -44,6 +44,12 @@ impl Encoder {
     /// `model.safetensors`, `tokenizer.json`, and optionally
     /// `sentence_bert_config.json`, `1_Pooling/config.json`, `modules.json`.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::from_dir_at(dir, None)
+    }
+
+    /// [`Encoder::from_dir`] at `precision` (`None`: the folder's own); the
+    /// weights are packed once, in that precision.
+    pub fn from_dir_at(dir: impl AsRef<Path>, precision: Option<Precision>) -> Result<Self> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
             return Err(Error::file(
@@ -54,21 +60,12 @@ impl Encoder {
         let config = BertConfig::from_file(&dir.join("config.json"))?;
         let pipeline = PipelineConfig::from_dir(dir, &config)?;
         let params = ParamStore::load(&dir.join("model.safetensors"), &config)?;
+        let precision = precision.unwrap_or(params.precision());
+        params
+            .check_runs_at(precision)
+            .map_err(|e| Error::file(dir, e.message()))?;
         let tokenizer = Tokenizer::from_file(&dir.join("tokenizer.json"), pipeline.max_seq_length)?;
-        Ok(Self::from_parts(config, pipeline, params, tokenizer))
-    }
-
-    /// [`Encoder::from_dir`] at `precision` (`None`: the folder's own, as
-    /// [`Encoder::from_dir`]); the weights are packed once.
-    pub fn from_dir_at(dir: impl AsRef<Path>, precision: Option<Precision>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let enc = Self::from_dir(dir)?;
-        match precision {
-            Some(p) if p != enc.precision() => enc
-                .with_precision(p)
-                .map_err(|e| Error::file(dir, e.message())),
-            _ => Ok(enc),
-        }
+        Ok(Self::build(config, pipeline, params, tokenizer, precision))
     }
 
     /// Assemble an encoder from already-loaded parts, in the precision the
@@ -79,7 +76,18 @@ impl Encoder {
         params: ParamStore,
         tokenizer: Tokenizer,
     ) -> Self {
-        let model = BertModel::from_store_at(&config, &params, params.precision());
+        let precision = params.precision();
+        Self::build(config, pipeline, params, tokenizer, precision)
+    }
+
+    fn build(
+        config: BertConfig,
+        pipeline: PipelineConfig,
+        params: ParamStore,
+        tokenizer: Tokenizer,
+        precision: Precision,
+    ) -> Self {
+        let model = BertModel::from_store_at(&config, &params, precision);
         let normalize = pipeline.normalize;
         Encoder {
             tokenizer,
@@ -109,13 +117,7 @@ impl Encoder {
     /// folder runs only at int8: its f32 weights are gone, so asking for
     /// f32 or bf16 is an error rather than a silent upcast.
     pub fn with_precision(mut self, precision: Precision) -> Result<Self> {
-        let stored = self.params.precision();
-        if stored == Precision::Int8 && precision != Precision::Int8 {
-            return Err(Error::msg(format!(
-                "this model folder stores int8 weights (minilm convert --to int8): it runs only at \
-                 --precision int8, not {precision}; use the f32 folder for {precision}"
-            )));
-        }
+        self.params.check_runs_at(precision)?;
         if precision != self.model.precision {
             self.model = BertModel::from_store_at(self.config(), &self.params, precision);
         }

@@ -93,6 +93,17 @@ impl ParamStore {
             Precision::Int8
         }
     }
+    /// Whether these parameters can run at `precision`: an int8 store only
+    /// at int8 (its f32 weights are gone, so no silent upcast).
+    pub fn check_runs_at(&self, precision: Precision) -> Result<()> {
+        if self.precision() == Precision::Int8 && precision != Precision::Int8 {
+            return Err(Error::msg(format!(
+                "this model folder stores int8 weights (minilm convert --to int8): it runs only at \
+                 --precision int8, not {precision}; use the f32 folder for {precision}"
+            )));
+        }
+        Ok(())
+    }
     /// Number of tensors.
     pub fn len(&self) -> usize {
         self.tensors.len()

@@ -212,11 +212,7 @@ impl MultiTaskModel {
     /// inference (`embed`, prediction); training needs f32 and refuses any
     /// other. An int8 parameter store runs only at int8.
     pub fn with_precision(mut self, precision: Precision) -> Result<Self> {
-        if self.params.precision() == Precision::Int8 && precision != Precision::Int8 {
-            return Err(Error::msg(format!(
-                "the base model folder stores int8 weights: it runs only at --precision int8, not {precision}"
-            )));
-        }
+        self.params.check_runs_at(precision)?;
         if precision != self.bert.precision {
             self.bert = BertModel::from_store_at(&self.config, &self.params, precision);
         }
