@@ -1,63 +1,13 @@
-//! `minilm`: dispatch to one subcommand.
+//! `minilm`: dispatch to one subcommand (the list is [`cli::commands`]).
 
 use minilm::cli;
 
-/// The commands this build has, with one line each.
-const COMMANDS: &[(&str, &str, bool)] = &[
-    ("embed", "sentence embeddings for JSON Lines input", true),
-    (
-        "similarity",
-        "cosine similarity of a text with others (or of JSON Lines pairs)",
-        true,
-    ),
-    (
-        "convert",
-        "a copy of the model folder with bf16 / f16 weights",
-        true,
-    ),
-    (
-        "inspect",
-        "what the model does with a text: tokens, attention, norms, HTML page, tensor dump",
-        cfg!(feature = "inspect"),
-    ),
-    (
-        "train",
-        "fine-tune the two-task model (classify, or the contrastive few-shot method)",
-        cfg!(feature = "train"),
-    ),
-    (
-        "eval",
-        "metrics of a checkpoint on labelled files",
-        cfg!(feature = "train"),
-    ),
-    (
-        "predict",
-        "both tasks' labels and probabilities for JSON Lines input",
-        cfg!(feature = "train"),
-    ),
-    (
-        "study",
-        "the few-shot study: plans × shots × seeds, baseline, report",
-        cfg!(feature = "train"),
-    ),
-    (
-        "serve",
-        "an OpenAI-compatible embedding server (POST /v1/embeddings)",
-        cfg!(feature = "serve"),
-    ),
-    (
-        "prepare-data",
-        "convert the raw labelled data (data/fetch.sh) to JSON Lines",
-        cfg!(feature = "train"),
-    ),
-];
-
+/// `minilm --help`: every command this build has, from their tables.
 fn usage() -> String {
     let mut s = String::from("usage: minilm <command> [options]   (minilm <command> --help for its options)\n\ncommands:\n");
-    for (name, what, built) in COMMANDS {
-        if *built {
-            s.push_str(&format!("  {name:<13}{what}\n"));
-        }
+    for c in cli::commands() {
+        let spec = (c.spec)();
+        s.push_str(&format!("  {:<13}{}\n", spec.name, spec.summary));
     }
     s.push_str("\n  --version    the version\n");
     s
@@ -79,27 +29,16 @@ fn main() {
             println!("minilm {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        #[cfg(feature = "train")]
-        "prepare-data" => cli::prepare_data::run(rest),
-        "embed" => cli::embed::run(rest),
-        "similarity" => cli::similarity::run(rest),
-        "convert" => cli::convert::run(rest),
-        #[cfg(feature = "train")]
-        "train" => cli::train::run(rest),
-        #[cfg(feature = "train")]
-        "eval" => cli::eval::run(rest),
-        #[cfg(feature = "train")]
-        "predict" => cli::predict::run(rest),
-        #[cfg(feature = "train")]
-        "study" => cli::study::run(rest),
-        #[cfg(feature = "inspect")]
-        "inspect" => cli::inspect::run(rest),
-        #[cfg(feature = "serve")]
-        "serve" => cli::serve::run(rest),
-        other => Err(minilm::Error::usage(format!(
-            "unknown command {other:?}\n{}",
-            usage()
-        ))),
+        name => match cli::commands()
+            .into_iter()
+            .find(|c| (c.spec)().name == name)
+        {
+            Some(c) => (c.run)(rest),
+            None => Err(minilm::Error::usage(format!(
+                "unknown command {name:?}\n{}",
+                usage()
+            ))),
+        },
     };
     if let Err(e) = result {
         eprintln!("minilm: {e}");

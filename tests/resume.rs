@@ -401,22 +401,33 @@ fn cli_sigint_saves_state_and_resume_matches_an_uninterrupted_run() {
         !rdir.exists(),
         "resume state left behind after a finished run"
     );
-    // Nothing left to resume; options other than --threads/--model/--quiet refused.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_minilm"))
-        .args([
-            "train",
-            "--resume",
-            stopped.to_str().unwrap(),
-            "--epochs",
-            "9",
-        ])
-        .output()
-        .unwrap();
+    // Nothing left to resume: an I/O-side error naming the folder.
+    let minilm = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_minilm"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = minilm(&["train", "--resume", stopped.to_str().unwrap()]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.code() == Some(1)
             && e.contains("stopped.resume")
             && e.contains("no resume state"),
+        "{e}"
+    );
+    // Options other than --threads/--model/--quiet beside --resume: a usage
+    // error, before any file is read.
+    let out = minilm(&[
+        "train",
+        "--resume",
+        stopped.to_str().unwrap(),
+        "--epochs",
+        "9",
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(2) && e.contains("--epochs cannot be changed"),
         "{e}"
     );
 }

@@ -71,6 +71,15 @@ impl Args {
         }
     }
 
+    /// The names of the options given: those with values (by name), then
+    /// the switches (in order).
+    pub fn given(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .keys()
+            .map(String::as_str)
+            .chain(self.switches.iter().map(String::as_str))
+    }
+
     /// True when the boolean `--name` was given.
     pub fn switch(&self, name: &str) -> bool {
         self.switches.iter().any(|s| s == name)

@@ -1,16 +1,21 @@
 //! `minilm convert`: a model folder with its weights stored as bf16, f16,
 //! f32, or int8 (s8 rows with per-row scales; see [`crate::precision`]).
 
-use super::args::Args;
 use super::model_dir;
+use super::spec::{common, CommandSpec, Opt, Section};
 use crate::error::{Error, Result};
 use crate::precision::{is_quantized_tensor, QuantTensor, METADATA_KEY, SCALE_SUFFIX};
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 
-const HELP: &str = "usage: minilm convert --to bf16|f16|f32|int8 --out DIR [--model DIR]
-
-Writes a copy of the model folder to DIR whose model.safetensors stores every
+/// The command line of `minilm convert`.
+pub fn spec() -> CommandSpec {
+    CommandSpec {
+        name: "convert",
+        summary: "a copy of the model folder with bf16, f16, f32 or int8 weights",
+        usage: &["--to bf16|f16|f32|int8 --out DIR"],
+        positionals: false,
+        about: "Writes a copy of the model folder to DIR whose model.safetensors stores every
 floating-point tensor as bfloat16, IEEE half (f16) or f32 (rounded to nearest
 even). The engine widens 16-bit weights to f32 at load and computes in f32.
 With --to int8, the dense layers' weights and the word-embedding table are
@@ -20,18 +25,24 @@ computes with), the other tensors as f32; such a folder runs only at
 safetensors metadata (minilm.precision).
 Every other file (config, tokenizer, pooling) is copied unchanged. DIR is
 written whole and atomically: a failed write leaves no partial folder. An
-existing DIR is replaced, and must then be a model folder (or empty).";
+existing DIR is replaced, and must then be a model folder (or empty).",
+        sections: vec![Section {
+            title: "",
+            options: vec![
+                Opt::value("to", "TYPE", "bf16, f16, f32 or int8 (required)"),
+                Opt::value("out", "DIR", "the new model folder (required)"),
+                common::model(false),
+            ],
+        }],
+        footer: "",
+    }
+}
 
 /// Run `minilm convert`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(argv, &["to", "out", "model"], &["help"])?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
-    if let Some(p) = args.positional.first() {
-        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
-    }
+    };
     let dtype = match args.value("to") {
         Some("bf16") => Dtype::BF16,
         Some("f16") => Dtype::F16,
@@ -42,11 +53,11 @@ pub fn run(argv: &[String]) -> Result<()> {
                 "--to {other:?}: expected bf16, f16, f32 or int8"
             )))
         }
-        None => return Err(Error::msg(format!("--to is required\n{HELP}"))),
+        None => return Err(Error::usage("--to is required (minilm convert --help)")),
     };
     let out = Path::new(
         args.value("out")
-            .ok_or_else(|| Error::msg(format!("--out DIR is required\n{HELP}")))?,
+            .ok_or_else(|| Error::usage("--out DIR is required (minilm convert --help)"))?,
     );
     check_replaceable(out)?;
     let src = model_dir(&args);

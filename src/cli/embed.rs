@@ -1,37 +1,48 @@
 //! `minilm embed`: JSON Lines in, the same lines with an `"embedding"` out.
 
-use super::args::Args;
 use super::jsonl::{open_input_sized, JsonlReader};
+use super::spec::{common, CommandSpec, Opt, Section};
 use super::{load_encoder, run_chunk, stream_progress};
 use crate::encoder::DEFAULT_BATCH_SIZE;
 use crate::error::{Error, Result};
 use std::io::Write;
 
-const HELP: &str = "usage: minilm embed [--input FILE] [--model DIR] [--batch-size N] [--threads N] [--precision P] [--no-normalize] [--allow-empty] [--quiet]
-
-Reads JSON Lines (one object with a \"text\" field per line) from FILE or
+/// The command line of `minilm embed`.
+pub fn spec() -> CommandSpec {
+    CommandSpec {
+        name: "embed",
+        summary: "sentence embeddings for JSON Lines input",
+        usage: &[],
+        positionals: false,
+        about: "Reads JSON Lines (one object with a \"text\" field per line) from FILE or
 standard input and writes each line back with an added \"embedding\" array.
 When standard error is a terminal (and standard output is not), shows lines
-done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.
-
-  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
-                 docs/performance.md measures both); an int8 model folder
-                 runs only at int8";
+done and lines/s there, with a bar and an ETA for a FILE.",
+        sections: vec![Section {
+            title: "",
+            options: vec![
+                common::input(),
+                common::model(true),
+                common::batch_size(),
+                common::threads(),
+                common::precision(),
+                Opt::switch(
+                    "no-normalize",
+                    "mean-pooled embeddings, not scaled to unit length",
+                ),
+                common::allow_empty(),
+                common::quiet(),
+            ],
+        }],
+        footer: "",
+    }
+}
 
 /// Run `minilm embed`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(
-        argv,
-        &["input", "model", "batch-size", "threads", "precision"],
-        &["no-normalize", "allow-empty", "quiet", "help"],
-    )?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
-    if let Some(p) = args.positional.first() {
-        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
-    }
+    };
     // The batch size is set here, not left to the encoder's default, since
     // the progress steps below must be whole batches.
     let batch = args

@@ -1,6 +1,6 @@
 //! `minilm eval --checkpoint DIR`: metrics of a checkpoint on labelled files.
 
-use super::args::Args;
+use super::spec::{common, CommandSpec, Opt, Section};
 use super::{eval_progress, in_length_order, load_checkpoint};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -15,45 +15,59 @@ use std::path::Path;
 /// Texts per forward pass, as [`crate::train::predict::evaluate`] scores.
 const EVAL_BATCH: usize = 64;
 
-const HELP: &str = "usage: minilm eval --checkpoint DIR [--task-a FILE[,FILE…]] [--task-b FILE[,FILE…]] [--json FILE] [--text-field NAME] [--label-field NAME] [--model DIR] [--threads N] [--precision P] [--quiet]
-
-Scores task A's head on the --task-a files and task B's on the --task-b files
-(.jsonl, .csv, .tsv, .tab or .json) and prints accuracy, per-class and macro
-precision/recall/F1 and the confusion matrix; --json also writes them.
-When standard error is a terminal, shows examples scored / total there with
-an ETA; --quiet hides it.
-
-  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
-                 docs/performance.md measures both); an int8 model folder
-                 runs only at int8";
+/// The command line of `minilm eval`.
+pub fn spec() -> CommandSpec {
+    let read = ReadOptions::default();
+    CommandSpec {
+        name: "eval",
+        summary: "metrics of a checkpoint on labelled files",
+        usage: &["--checkpoint DIR --task-a FILES --task-b FILES"],
+        positionals: false,
+        about: "Scores task A's head on the --task-a files and task B's on the --task-b files
+(.jsonl, .csv, .tsv, .tab or .json; one of the two is enough) and prints
+accuracy, per-class and macro precision/recall/F1 and the confusion matrix;
+--json also writes them. When standard error is a terminal, shows examples
+scored / total there with an ETA.",
+        sections: vec![Section {
+            title: "",
+            options: vec![
+                common::checkpoint(),
+                Opt::value(
+                    "task-a",
+                    "FILES",
+                    "labelled files for task A's head, comma-separated",
+                ),
+                Opt::value(
+                    "task-b",
+                    "FILES",
+                    "labelled files for task B's head, comma-separated",
+                ),
+                Opt::value("json", "FILE", "also write the metrics as JSON"),
+                Opt::value("text-field", "NAME", "text field or column").default(read.text_field),
+                Opt::value("label-field", "NAME", "label field or column")
+                    .default(read.label_field),
+                common::model(false),
+                common::threads(),
+                common::precision(),
+                common::quiet(),
+            ],
+        }],
+        footer: "",
+    }
+}
 
 /// Run `minilm eval`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(
-        argv,
-        &[
-            "checkpoint",
-            "task-a",
-            "task-b",
-            "json",
-            "text-field",
-            "label-field",
-            "model",
-            "threads",
-            "precision",
-        ],
-        &["quiet", "help"],
-    )?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
+    };
     if args.value("task-a").is_none() && args.value("task-b").is_none() {
-        return Err(Error::msg(format!(
-            "give --task-a and/or --task-b files\n{HELP}"
-        )));
+        return Err(Error::usage(
+            "give --task-a and/or --task-b files (minilm eval --help)",
+        ));
     }
     let (tokenizer, model) = load_checkpoint(&args)?;
+    let read = ReadOptions::default();
     let mut results = Vec::new();
     for t in Task::ALL {
         let Some(files) = args.value(if t == Task::A { "task-a" } else { "task-b" }) else {
@@ -64,8 +78,8 @@ pub fn run(argv: &[String]) -> Result<()> {
             let path = Path::new(f);
             let mut opts = ReadOptions::default()
                 .fields(
-                    args.value("text-field").unwrap_or("text"),
-                    args.value("label-field").unwrap_or("label"),
+                    args.value("text-field").unwrap_or(&read.text_field),
+                    args.value("label-field").unwrap_or(&read.label_field),
                 )
                 .labels(&classes);
             if path.extension().and_then(|e| e.to_str()) == Some("json") {

@@ -4,6 +4,7 @@
 use super::args::Args;
 use super::jsonl::{open_input, JsonlReader};
 use super::load_encoder;
+use super::spec::{common, CommandSpec, Opt, Section};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::inspect::report::HeadOutput;
@@ -11,42 +12,55 @@ use crate::inspect::{dump, html, trace, Summary, Trace};
 use std::io::Write;
 use std::path::Path;
 
-const HELP: &str = "usage: minilm inspect [TEXT ...] [--input FILE] [--json] [--html FILE] [--dump FILE.safetensors]
-                      [--checkpoint DIR] [--model DIR] [--threads N] [--precision P]
-
-Runs each text through the model and reports, for it:
+/// The command line of `minilm inspect`.
+pub fn spec() -> CommandSpec {
+    let mut options = vec![
+        Opt::value(
+            "input",
+            "FILE",
+            "JSON Lines with a \"text\" field (default: standard input, when no\nTEXT is given)",
+        ),
+        Opt::switch(
+            "json",
+            "one JSON object per text (for JSON Lines input: the input line\nwith an added \"inspect\" object) instead of aligned text",
+        ),
+        Opt::value(
+            "html",
+            "FILE",
+            "write a self-contained page: tokenization, attention heatmaps of\nevery layer and head, per-token pooling shares, norms (one text)",
+        ),
+        Opt::value(
+            "dump",
+            "FILE",
+            "write every intermediate tensor of the forward pass as\nsafetensors, named after the Hugging Face modules (one text;\nnames in docs/internals.md)",
+        ),
+    ];
+    if cfg!(feature = "train") {
+        options.push(Opt::value(
+            "checkpoint",
+            "DIR",
+            "a checkpoint of `minilm train`: trace its fine-tuned encoder and\nadd each task head's logits and probabilities",
+        ));
+    }
+    options.extend([common::model(true), common::threads(), common::precision()]);
+    CommandSpec {
+        name: "inspect",
+        summary:
+            "what the model does with a text: tokens, attention, norms, HTML page, tensor dump",
+        usage: &["[TEXT ...]"],
+        positionals: true,
+        about: "Runs each text through the model and reports, for it:
   word pieces with ids, character offsets and their share of the mean-pooled
   embedding; per layer, each token's hidden-state norm, each head's attention
   entropy and, per head, the token each token attends to most; the pooled
   embedding's norm.
 Texts are the arguments, or else JSON Lines with a \"text\" field from FILE
-or standard input.
-
-  --json       one JSON object per text (for JSON Lines input: the input line
-               with an added \"inspect\" object) instead of aligned text
-  --html FILE  write a self-contained page: tokenization, attention heatmaps of
-               every layer and head, per-token pooling shares, norms (one text)
-  --dump FILE  write every intermediate tensor of the forward pass as
-               safetensors, named after the Hugging Face modules (one text;
-               names in docs/internals.md)
-  --checkpoint DIR  a checkpoint of `minilm train`: trace its fine-tuned
-               encoder and add each task head's logits and probabilities
-  --precision P  f32 (default: exact), bf16 or int8: trace the approximate
-               arithmetic instead (an int8 model folder runs only at int8)
-With --html or --dump the report is printed only when --json is given.";
-
-#[cfg(feature = "train")]
-const VALUED: &[&str] = &[
-    "input",
-    "html",
-    "dump",
-    "model",
-    "threads",
-    "checkpoint",
-    "precision",
-];
-#[cfg(not(feature = "train"))]
-const VALUED: &[&str] = &["input", "html", "dump", "model", "threads", "precision"];
+or standard input. With --precision bf16 or int8 the trace shows that
+arithmetic instead.",
+        sections: vec![Section { title: "", options }],
+        footer: "With --html or --dump the report is printed only when --json is given.",
+    }
+}
 
 /// Computes the task heads' outputs of a traced sentence (none without a checkpoint).
 type HeadsFn = Box<dyn Fn(&Trace) -> Vec<HeadOutput>>;
@@ -94,15 +108,13 @@ fn load(args: &Args) -> Result<(Encoder, HeadsFn)> {
 
 /// Run `minilm inspect`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(argv, VALUED, &["json", "help"])?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
+    };
     if !args.positional.is_empty() && args.value("input").is_some() {
-        return Err(Error::msg(format!(
-            "give texts as arguments or with --input, not both\n{HELP}"
-        )));
+        return Err(Error::usage(
+            "give texts as arguments or with --input, not both",
+        ));
     }
     if let Some(i) = args.positional.iter().position(|t| t.trim().is_empty()) {
         return Err(Error::msg(format!("text {} is empty", i + 1)));

@@ -15,6 +15,7 @@ pub mod prepare_data;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod similarity;
+pub mod spec;
 #[cfg(feature = "train")]
 pub mod study;
 #[cfg(feature = "train")]
@@ -27,6 +28,69 @@ use crate::tokenize::Tokens;
 use args::Args;
 use jsonl::Record;
 use std::io::IsTerminal;
+
+/// One command of the `minilm` binary: its option table and its entry
+/// point (given the arguments after its name).
+pub struct Command {
+    /// The command's table ([`spec::CommandSpec`]): name, summary, options.
+    pub spec: fn() -> spec::CommandSpec,
+    /// Runs it.
+    pub run: fn(&[String]) -> Result<()>,
+}
+
+/// The commands this build has, in `minilm --help` order.
+pub fn commands() -> Vec<Command> {
+    let mut out = Vec::new();
+    out.extend([
+        Command {
+            spec: embed::spec,
+            run: embed::run,
+        },
+        Command {
+            spec: similarity::spec,
+            run: similarity::run,
+        },
+        Command {
+            spec: convert::spec,
+            run: convert::run,
+        },
+    ]);
+    #[cfg(feature = "inspect")]
+    out.push(Command {
+        spec: inspect::spec,
+        run: inspect::run,
+    });
+    #[cfg(feature = "train")]
+    out.extend([
+        Command {
+            spec: train::spec,
+            run: train::run,
+        },
+        Command {
+            spec: eval::spec,
+            run: eval::run,
+        },
+        Command {
+            spec: predict::spec,
+            run: predict::run,
+        },
+        Command {
+            spec: study::spec,
+            run: study::run,
+        },
+    ]);
+    #[cfg(feature = "serve")]
+    out.push(Command {
+        spec: crate::serve::options::spec,
+        run: serve::run,
+    });
+    #[cfg(feature = "train")]
+    out.push(Command {
+        spec: prepare_data::spec,
+        run: prepare_data::run,
+    });
+    out
+}
 
 /// Texts per progress step of `embed`, `predict` and `eval`, rounded up to
 /// whole batches.
@@ -246,6 +310,29 @@ mod tests {
             type_ids: vec![0; len],
             pieces: Vec::new(),
             offsets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_command_table_is_whole_and_its_help_fits() {
+        let mut names = std::collections::BTreeSet::new();
+        for c in commands() {
+            let spec = (c.spec)();
+            assert!(names.insert(spec.name), "two commands named {}", spec.name);
+            let help = spec.help();
+            let mut opts = std::collections::BTreeSet::new();
+            for o in spec.options() {
+                assert!(opts.insert(o.name), "{}: --{} twice", spec.name, o.name);
+                assert!(
+                    help.contains(&format!("\n  --{} ", o.name)),
+                    "{}: --{} missing from --help",
+                    spec.name,
+                    o.name
+                );
+            }
+            for line in help.lines() {
+                assert!(line.chars().count() <= 80, "{}: {line:?}", spec.name);
+            }
         }
     }
 

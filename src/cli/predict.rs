@@ -2,48 +2,52 @@
 //! for each task, `"<task name>": "<label>"` and
 //! `"<task name>_probs": {label: probability}`.
 
-use super::args::Args;
 use super::jsonl::{open_input_sized, JsonlReader};
+use super::spec::{common, CommandSpec, Opt, Section};
 use super::{load_checkpoint, run_chunk, stream_progress};
 use crate::error::{Error, Result};
 use crate::train::predict::predict_probs_tasks;
 use crate::train::task::Task;
 use std::io::Write;
 
-const HELP: &str = "usage: minilm predict --checkpoint DIR [--input FILE] [--task NAME] [--model DIR] [--batch-size N] [--threads N] [--precision P] [--allow-empty] [--quiet]
-
-Reads JSON Lines with a \"text\" field and adds each task's predicted label
-and class probabilities. --task (a task's name, or A/B) keeps one head only.
-When standard error is a terminal (and standard output is not), shows lines
-done and lines/s there, with a bar and an ETA for a FILE; --quiet hides it.
-
-  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
-                 docs/performance.md measures both); an int8 model folder
-                 runs only at int8
-                 (the checkpoint's layers are quantized the same way)";
+/// The command line of `minilm predict`.
+pub fn spec() -> CommandSpec {
+    CommandSpec {
+        name: "predict",
+        summary: "both tasks' labels and probabilities for JSON Lines input",
+        usage: &["--checkpoint DIR"],
+        positionals: false,
+        about: "Reads JSON Lines with a \"text\" field and adds each task's predicted label
+(\"<task name>\") and class probabilities (\"<task name>_probs\"). When
+standard error is a terminal (and standard output is not), shows lines done
+and lines/s there, with a bar and an ETA for a FILE.",
+        sections: vec![Section {
+            title: "",
+            options: vec![
+                common::checkpoint(),
+                common::input(),
+                Opt::value("task", "NAME", "keep one head only: a task's name, or A or B"),
+                common::model(false),
+                common::batch_size(),
+                common::threads(),
+                Opt {
+                    help: "f32 (exact), bf16 or int8 (faster, approximate;\ndocs/performance.md measures both); the checkpoint's layers are\nquantized the same way; an int8 model folder runs only at int8\n(default: the model folder's own)"
+                        .into(),
+                    ..common::precision()
+                },
+                common::allow_empty(),
+                common::quiet(),
+            ],
+        }],
+        footer: "",
+    }
+}
 
 /// Run `minilm predict`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(
-        argv,
-        &[
-            "checkpoint",
-            "input",
-            "task",
-            "model",
-            "batch-size",
-            "threads",
-            "precision",
-        ],
-        &["allow-empty", "quiet", "help"],
-    )?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
-    if let Some(p) = args.positional.first() {
-        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
-    }
+    };
     let (tokenizer, model) = load_checkpoint(&args)?;
     let tasks: Vec<Task> = match args.value("task") {
         None => Task::ALL.to_vec(),
@@ -58,7 +62,10 @@ pub fn run(argv: &[String]) -> Result<()> {
                 ))
             })?],
     };
-    let batch = args.parsed::<usize>("batch-size")?.unwrap_or(32).max(1);
+    let batch = args
+        .parsed::<usize>("batch-size")?
+        .unwrap_or(crate::encoder::DEFAULT_BATCH_SIZE)
+        .max(1);
     let mut reserved: Vec<String> = Vec::new();
     for &t in &tasks {
         let n = &model.spec(t).name;

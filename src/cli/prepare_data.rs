@@ -1,33 +1,47 @@
 //! `minilm prepare-data`: convert the raw labelled files unpacked by
 //! `data/fetch.sh` into JSON Lines (see [`crate::train::prepare`]).
 
-use crate::cli::args::Args;
+use crate::cli::spec::{CommandSpec, Opt, Section};
 use crate::error::Result;
 use crate::train::prepare;
 use std::path::PathBuf;
 
-const USAGE: &str =
-    "usage: minilm prepare-data [--raw data/raw] [--out data] [--seed N] [--no-check]
+/// Where `data/fetch.sh` unpacks the raw files.
+const RAW_DIR: &str = "data/raw";
+/// Where the JSON Lines files go.
+const OUT_DIR: &str = "data";
 
-Reads the raw files unpacked by data/fetch.sh and writes r8-train.jsonl,
+/// The command line of `minilm prepare-data`.
+pub fn spec() -> CommandSpec {
+    CommandSpec {
+        name: "prepare-data",
+        summary: "convert the raw labelled data (data/fetch.sh) to JSON Lines",
+        usage: &[],
+        positionals: false,
+        about: "Reads the raw files unpacked by data/fetch.sh and writes r8-train.jsonl,
 r8-test.jsonl, rt-train.jsonl, rt-validation.jsonl, rt-test.jsonl,
-amazon.jsonl, imdb.jsonl and yelp.jsonl. --seed sets the seed of the Rotten
-Tomatoes split by film; --no-check skips the comparison with the published
-counts.";
+amazon.jsonl, imdb.jsonl and yelp.jsonl.",
+        sections: vec![Section {
+            title: "",
+            options: vec![
+                Opt::value("raw", "DIR", "the raw files").default(RAW_DIR),
+                Opt::value("out", "DIR", "where the JSON Lines files go").default(OUT_DIR),
+                Opt::value("seed", "N", "seed of the Rotten Tomatoes split by film")
+                    .default(prepare::RT_SPLIT_SEED),
+                Opt::switch("no-check", "skip the comparison with the published counts"),
+            ],
+        }],
+        footer: "",
+    }
+}
 
+/// Run `minilm prepare-data`.
 pub fn run(argv: &[String]) -> Result<()> {
-    if argv.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
-    let args = Args::parse(argv, &["raw", "out", "seed"], &["no-check"])?;
-    if !args.positional.is_empty() {
-        return Err(crate::Error::msg(format!(
-            "prepare-data takes no positional arguments\n{USAGE}"
-        )));
-    }
-    let raw = PathBuf::from(args.value("raw").unwrap_or("data/raw"));
-    let out = PathBuf::from(args.value("out").unwrap_or("data"));
+    };
+    let raw = PathBuf::from(args.value("raw").unwrap_or(RAW_DIR));
+    let out = PathBuf::from(args.value("out").unwrap_or(OUT_DIR));
     let seed = args
         .parsed::<u64>("seed")?
         .unwrap_or(prepare::RT_SPLIT_SEED);

@@ -1,49 +1,63 @@
 //! `minilm similarity A B`: cosine similarity of two texts; or, with
 //! `--input`, of the `"a"` and `"b"` texts of each JSON Lines record.
 
-use super::args::Args;
 use super::jsonl::{open_input, JsonlReader};
 use super::load_encoder;
+use super::spec::{common, CommandSpec, Opt, Section};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use std::io::Write;
 
-const HELP: &str = "usage: minilm similarity TEXT_A TEXT_B [TEXT ...] [--model DIR] [--threads N] [--precision P]
-       minilm similarity --input FILE [--allow-empty] [--model DIR] [--batch-size N] [--threads N] [--precision P]
-
-Prints the cosine similarity of TEXT_A with each following text.
+/// The command line of `minilm similarity`.
+pub fn spec() -> CommandSpec {
+    CommandSpec {
+        name: "similarity",
+        summary: "cosine similarity of a text with others (or of JSON Lines pairs)",
+        usage: &["TEXT_A TEXT_B [TEXT ...]", "--input FILE"],
+        positionals: true,
+        about: "Prints the cosine similarity of TEXT_A with each following text.
 
 With --input (FILE, or - for standard input), reads JSON Lines with two
 string fields \"a\" and \"b\" and writes each line back with an added
 \"similarity\" (the cosine of the two normalised embeddings); every other
-field is kept as it was.
-
-  --precision P  f32 (default: exact), bf16 or int8 (faster, approximate;
-                 docs/performance.md measures both); an int8 model folder
-                 runs only at int8";
+field is kept as it was.",
+        sections: vec![Section {
+            title: "",
+            options: vec![
+                Opt::value(
+                    "input",
+                    "FILE",
+                    "JSON Lines pairs {\"a\": …, \"b\": …} (- : standard input)",
+                ),
+                common::allow_empty(),
+                common::model(true),
+                common::batch_size(),
+                common::threads(),
+                common::precision(),
+            ],
+        }],
+        footer: "",
+    }
+}
 
 /// Run `minilm similarity`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let args = Args::parse(
-        argv,
-        &["input", "model", "threads", "batch-size", "precision"],
-        &["allow-empty", "help"],
-    )?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
+    };
     if let Some(input) = args.value("input") {
         if let Some(p) = args.positional.first() {
             return Err(Error::usage(format!(
-                "unexpected argument {p:?} with --input\n{HELP}"
+                "unexpected argument {p:?} with --input"
             )));
         }
         let encoder = load_encoder(&args)?.with_normalize(true);
         return run_jsonl(&encoder, input, args.switch("allow-empty"));
     }
     if args.positional.len() < 2 {
-        return Err(Error::msg(format!("need at least two texts\n{HELP}")));
+        return Err(Error::usage(
+            "need at least two texts (minilm similarity --help)",
+        ));
     }
     if let Some(i) = args.positional.iter().position(|t| t.trim().is_empty()) {
         return Err(Error::msg(format!("text {} is empty", i + 1)));

@@ -1,7 +1,7 @@
 //! `minilm study`: the freezing study (plans × shots × seeds, plus a
 //! logistic-regression baseline), written to docs/results.md.
 
-use super::args::Args;
+use super::spec::{CommandSpec, Opt, Section};
 use super::train::experiment_config;
 use super::{apply_threads, model_dir};
 use crate::error::{Error, Result};
@@ -10,46 +10,72 @@ use crate::train::experiment::{ExperimentConfig, Method};
 use crate::train::study::{self, StudyConfig};
 use std::path::PathBuf;
 
-const HELP: &str = "usage: minilm study [--plans LIST] [--contrastive-plans LIST] [--shots LIST] [--seeds LIST] [--full-epochs N] [--no-baseline] [--report-only]
-                    [--report FILE] [--results FILE] [--plots DIR] [train options…]
+/// Plans of the classification rows, unless `--plans`.
+const PLANS: &str = "heads,last1,last2,all";
+/// Plans of the contrastive rows, unless `--contrastive-plans`.
+const CONTRASTIVE_PLANS: &str = "last2,all";
+/// Shots per class, unless `--shots`.
+const SHOTS: &str = "8,16,64,all";
+/// Seeds, unless `--seeds`.
+const SEEDS: &str = "0,1,2,3,4";
+/// Epochs of the runs on all the data, unless `--full-epochs`.
+const FULL_EPOCHS: usize = 1;
+/// Where the report goes, unless `--report`.
+const REPORT: &str = "docs/results.md";
+/// Where the runs are kept, unless `--results`.
+const RESULTS: &str = "docs/study/runs.json";
+/// Where the plots go, unless `--plots`.
+const PLOTS: &str = "docs/study";
 
-Trains every plan at every shots-per-class and seed, evaluates on the test and
+/// The command line of `minilm study`: its own options, then `minilm
+/// train`'s (from its table) but those the study sets itself.
+pub fn spec() -> CommandSpec {
+    let own = vec![
+        Opt::value("plans", "LIST", "plans of the classification rows").default(PLANS),
+        Opt::value(
+            "contrastive-plans",
+            "LIST",
+            "plans of the contrastive rows, two rows each (heads trained, or\nlogistic regression; one stage-1 tuning shared)",
+        )
+        .default(CONTRASTIVE_PLANS),
+        Opt::value("shots", "LIST", "training examples per class (numbers or all)").default(SHOTS),
+        Opt::value("seeds", "LIST", "seeds of the samples").default(SEEDS),
+        Opt::value("full-epochs", "N", "epochs of the runs on all the data (shots all)")
+            .default(FULL_EPOCHS),
+        Opt::switch("no-baseline", "skip the logistic-regression baseline"),
+        Opt::switch("report-only", "write the report from the runs finished so far"),
+        Opt::value("report", "FILE", "the Markdown report").default(REPORT),
+        Opt::value("results", "FILE", "the runs, kept as they finish").default(RESULTS),
+        Opt::value("plots", "DIR", "the SVG plots").default(PLOTS),
+    ];
+    let mut sections = vec![Section {
+        title: "study",
+        options: own,
+    }];
+    let train = super::train::spec();
+    let set_here = ["plan", "out", "examples", "config", "resume", "shots"];
+    sections.extend(train.sections_without(&set_here));
+    CommandSpec {
+        name: "study",
+        summary: "the few-shot study: plans × shots × seeds, baseline, report",
+        usage: &[],
+        positionals: false,
+        about: "Trains every plan at every shots-per-class and seed, evaluates on the test and
 out-of-domain sets, fits the logistic-regression baseline on the same samples,
 and writes mean ± std tables, SVG plots and statements about the original
-claims. --contrastive-plans adds the contrastive method on those plans,
-two rows each (heads trained, or logistic regression; one stage-1 tuning
-shared), with the contrastive options of `minilm train` (--method
-contrastive --pair-loss … to change them). Defaults: --plans
-heads,last1,last2,all --contrastive-plans last2,all --shots 8,16,64,all
---seeds 0,1,2,3,4 --full-epochs 1 --report docs/results.md
---results docs/study/runs.json --plots docs/study. Resumable: runs already in
-the results file (same settings) are skipped; --report-only writes the
-report from the runs finished so far. Training options are those of
-`minilm train` (--epochs, --lr-heads, data files, …).";
+claims. The contrastive rows use the contrastive options below (--pair-loss
+…). Resumable: runs already in the results file (same settings) are
+skipped.",
+        sections,
+        footer: "",
+    }
+}
 
 /// Run `minilm study`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let mut valued: Vec<&str> = vec![
-        "plans",
-        "contrastive-plans",
-        "seeds",
-        "full-epochs",
-        "report",
-        "results",
-        "plots",
-    ];
-    valued.extend(
-        super::train::VALUED
-            .iter()
-            .filter(|v| !["plan", "out", "examples", "config"].contains(v)),
-    );
-    let mut switches: Vec<&str> = vec!["no-baseline", "report-only"];
-    switches.extend(super::train::SWITCHES);
-    let args = Args::parse(argv, &valued, &switches)?;
-    if args.switch("help") {
-        println!("{HELP}");
+    let Some(args) = spec().parse(argv)? else {
         return Ok(());
-    }
+    };
     apply_threads(&args)?;
     let base = experiment_config(&args, false)?;
     let list = |k: &str, d: &str| -> Vec<String> {
@@ -61,7 +87,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             .map(str::to_string)
             .collect()
     };
-    let shots = list("shots", "8,16,64,all")
+    let shots = list("shots", SHOTS)
         .iter()
         .map(|s| {
             if s == "all" {
@@ -73,7 +99,7 @@ pub fn run(argv: &[String]) -> Result<()> {
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    let seeds = list("seeds", "0,1,2,3,4")
+    let seeds = list("seeds", SEEDS)
         .iter()
         .map(|s| {
             s.parse()
@@ -91,8 +117,8 @@ pub fn run(argv: &[String]) -> Result<()> {
             },
             ..base.clone()
         },
-        plans: list("plans", "heads,last1,last2,all"),
-        contrastive_plans: list("contrastive-plans", "last2,all"),
+        plans: list("plans", PLANS),
+        contrastive_plans: list("contrastive-plans", CONTRASTIVE_PLANS),
         contrastive: match &base.method {
             Method::Contrastive(c) => c.clone(),
             Method::Classify => ContrastiveConfig::default(),
@@ -100,10 +126,10 @@ pub fn run(argv: &[String]) -> Result<()> {
         shots,
         seeds,
         baseline: !args.switch("no-baseline"),
-        full_epochs: args.parsed("full-epochs")?.unwrap_or(1),
-        markdown: PathBuf::from(args.value("report").unwrap_or("docs/results.md")),
-        json: PathBuf::from(args.value("results").unwrap_or("docs/study/runs.json")),
-        plots: PathBuf::from(args.value("plots").unwrap_or("docs/study")),
+        full_epochs: args.parsed("full-epochs")?.unwrap_or(FULL_EPOCHS),
+        markdown: PathBuf::from(args.value("report").unwrap_or(REPORT)),
+        json: PathBuf::from(args.value("results").unwrap_or(RESULTS)),
+        plots: PathBuf::from(args.value("plots").unwrap_or(PLOTS)),
     };
     if let Some(dir) = cfg.json.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -4,6 +4,7 @@
 //! the data fetched by `data/fetch.sh`.
 
 use super::args::Args;
+use super::spec::{common, CommandSpec, Opt, Section};
 use super::{apply_threads, model_dir};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -15,156 +16,224 @@ use crate::train::pair_loss::PairLoss;
 use crate::train::predict::predict_probs;
 use crate::train::resume;
 use crate::train::task::Task;
-use crate::train::trainer::{Control, TrainState};
+use crate::train::trainer::{Control, TrainConfig, TrainState};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-const HELP: &str = "usage: minilm train [options]
+/// Predictions printed per task after training, unless `--examples`.
+const DEFAULT_EXAMPLES: usize = 3;
 
-Trains the two-task model (task A: topic, task B: sentiment) few-shot, keeps
+/// The folder of the default data files, unless `--data`.
+const DEFAULT_DATA_DIR: &str = "data";
+
+/// The command line of `minilm train`: every option once, its default
+/// from the config types ([`ExperimentConfig::default_in`],
+/// [`TrainConfig`], [`ContrastiveConfig`]). All but `--config` and
+/// `--resume` may come from a `--config` file; only the options marked
+/// `resume` (`--threads`, `--model`, `--quiet`) may come beside `--resume`.
+pub fn spec() -> CommandSpec {
+    let mut sections = vec![
+        data_section(),
+        Section {
+            title: "sampling",
+            options: sampling_options(),
+        },
+        Section {
+            title: "method",
+            options: method_options(),
+        },
+        Section {
+            title: "training",
+            options: training_options(),
+        },
+        Section {
+            title: "output",
+            options: output_options(),
+        },
+    ];
+    for o in sections.iter_mut().flat_map(|s| &mut s.options) {
+        o.config = o.name != "config";
+    }
+    let resumable: Vec<String> = sections
+        .iter()
+        .flat_map(|s| &s.options)
+        .filter(|o| o.resume)
+        .map(|o| format!("--{}", o.name))
+        .collect();
+    sections.push(Section {
+        title: "resuming",
+        options: vec![Opt::value(
+            "resume",
+            "OUT",
+            format!(
+                "continue that run with its own options (only {} may be\ngiven beside it); it ends in the same weights as a run never stopped",
+                resumable.join(", ")
+            ),
+        )],
+    });
+    CommandSpec {
+        name: "train",
+        summary: "fine-tune the two-task model (classify, or the contrastive few-shot method)",
+        usage: &[],
+        positionals: false,
+        about: "Trains the two-task model (task A: topic, task B: sentiment) few-shot, keeps
 the best epoch by validation score, evaluates it and writes a checkpoint. By
 default with the contrastive method on plan all: the study's best at 16 shots
-per class (docs/results.md).
-
-data (defaults: the files data/fetch.sh writes under --data):
-  --data DIR               folder of the default files (data)
-  --task-a-train FILE      task A training pool (r8-train.jsonl)
-  --task-a-val FILE        task A validation pool (default: held out of the training pool)
-  --task-a-test FILE       task A test split (r8-test.jsonl)
-  --task-b-train FILE      (rt-train.jsonl)   --task-b-val FILE (rt-validation.jsonl)
-  --task-b-test FILE       (rt-test.jsonl)
-  --ood FILE[,FILE…]       out-of-domain sets for task B (amazon/imdb/yelp.jsonl)
-  --task-a-name NAME       (topic)            --task-b-name NAME (sentiment)
-  --text-field NAME        (text)             --label-field NAME (label)
-  files may be .jsonl, .csv, .tsv, .tab (Orange) or .json (array)
-sampling:
-  --shots K|all            training examples per class (16)
-  --val-per-class N        validation examples per class (16)
-method:
-  --method NAME            contrastive: tune the plan's layers on pairs
-                           (SetFit-style), then fit the heads on the tuned
-                           embeddings; classify: cross-entropy through the heads,
-                           the plan's layers training with them (contrastive)
-  --pairs-per-example R    contrastive: pairs per example per epoch, half
-                           same-class, half other-class (20)
-  --stage1-epochs N        contrastive: epochs of pair tuning (10)
-  --pair-loss NAME         contrastive: cosine ((cos − target)², as SetFit) or
-                           supcon (supervised contrastive, τ = 0.07) (cosine)
-  --lr-stage1 X            contrastive: peak encoder learning rate of stage 1 (5e-5)
-  --head-fit NAME          contrastive: logreg (logistic regression, L2 λ = 1/n) or
-                           train (the loop, heads only: --epochs, --lr-heads) (logreg)
-training:
-  --plan NAME              frozen|heads|last1|last2|all[,freeze-a|,freeze-b]
-                           (all with contrastive, last2 with classify)
-  --epochs N (10)  --max-steps N  --batch-size N per task (16)
-  --lr-encoder X (5e-5)  --lr-heads X (5e-3)  --weight-decay X (0.01)
-  --warmup FRACTION (0.1)  --clip-norm X (1.0, 0 = off)  --loss-weights A,B (1,1)
-  --seed N (0)  --no-dropout  --no-cache  --normalize
-  --config FILE.json       any of the options above as {\"option-name\": value}
-output:
-  --out DIR                checkpoint folder (runs/contrastive-<plan>, runs/<plan>)
-  --examples N             predictions to print per task (3)
-  --quiet                  no progress output
-  --model DIR  --threads N
-resuming:
-  a resume state is written to OUT.resume/ after every epoch and on Ctrl-C
-  (SIGINT: the run stops before its next step, saves, exits with status 1)
-  --resume OUT             continue that run with its own options (only
-                           --threads and --quiet may be given beside it); it
-                           ends in the same weights as a run never stopped";
-
-pub(crate) const VALUED: &[&str] = &[
-    "data",
-    "task-a-train",
-    "task-a-val",
-    "task-a-test",
-    "task-b-train",
-    "task-b-val",
-    "task-b-test",
-    "ood",
-    "task-a-name",
-    "task-b-name",
-    "text-field",
-    "label-field",
-    "shots",
-    "val-per-class",
-    "plan",
-    "epochs",
-    "max-steps",
-    "batch-size",
-    "lr-encoder",
-    "lr-heads",
-    "weight-decay",
-    "warmup",
-    "clip-norm",
-    "loss-weights",
-    "seed",
-    "method",
-    "pairs-per-example",
-    "stage1-epochs",
-    "pair-loss",
-    "lr-stage1",
-    "head-fit",
-    "config",
-    "out",
-    "examples",
-    "model",
-    "threads",
-];
-pub(crate) const SWITCHES: &[&str] = &["no-dropout", "no-cache", "normalize", "quiet", "help"];
-
-/// Parse `--config FILE.json` into extra command-line arguments (given
-/// options win over the file's).
-fn config_args(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let v: Value =
-        serde_json::from_str(&text).map_err(|e| Error::file(path, format!("invalid JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| Error::file(path, "expected a JSON object of options"))?;
-    let mut out = Vec::new();
-    for (k, val) in obj {
-        let k = k.trim_start_matches("--");
-        if SWITCHES.contains(&k) {
-            match val.as_bool() {
-                Some(true) => out.push(format!("--{k}")),
-                Some(false) => {}
-                None => {
-                    return Err(Error::file(
-                        path,
-                        format!("option {k:?} must be true or false"),
-                    ))
-                }
-            }
-        } else if VALUED.contains(&k) && k != "config" {
-            let s = match val {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                other => {
-                    return Err(Error::file(
-                        path,
-                        format!("option {k:?}: unsupported value {other}"),
-                    ))
-                }
-            };
-            out.push(format!("--{k}={s}"));
-        } else {
-            return Err(Error::file(path, format!("unknown option {k:?}")));
-        }
+per class (docs/results.md). Data files may be .jsonl, .csv, .tsv, .tab
+(Orange) or .json (array).",
+        sections,
+        footer: "A resume state is written to OUT.resume/ after every epoch and on Ctrl-C
+(SIGINT: the run stops before its next step, saves, exits with status 1).",
     }
-    Ok(out)
+}
+
+/// `--data` and the files, named after the default experiment's.
+fn data_section() -> Section {
+    let d = ExperimentConfig::default_in(Path::new(""));
+    let [a, b] = &d.tasks;
+    let name = |p: &Path| p.display().to_string();
+    let file = |p: &Option<PathBuf>| p.as_deref().map(name).unwrap_or_default();
+    let ood: Vec<String> = b.out_of_domain.iter().map(|p| name(p)).collect();
+    Section {
+        title: "data (defaults: the files data/fetch.sh writes, under --data)",
+        options: vec![
+            Opt::value("data", "DIR", "folder of the default files").default(DEFAULT_DATA_DIR),
+            Opt::value("task-a-train", "FILE", "task A training pool").default(name(&a.train)),
+            Opt::value("task-a-val", "FILE", "task A validation pool")
+                .default("held out of the training pool"),
+            Opt::value("task-a-test", "FILE", "task A test split").default(file(&a.test)),
+            Opt::value("task-b-train", "FILE", "task B training pool").default(name(&b.train)),
+            Opt::value("task-b-val", "FILE", "task B validation pool").default(file(&b.validation)),
+            Opt::value("task-b-test", "FILE", "task B test split").default(file(&b.test)),
+            Opt::value("ood", "FILE[,FILE…]", "out-of-domain sets for task B")
+                .default(ood.join(",")),
+            Opt::value("task-a-name", "NAME", "task A's name").default(&a.name),
+            Opt::value("task-b-name", "NAME", "task B's name").default(&b.name),
+            Opt::value("text-field", "NAME", "text field or column").default(&d.text_field),
+            Opt::value("label-field", "NAME", "label field or column").default(&d.label_field),
+        ],
+    }
+}
+
+/// `--shots` and `--val-per-class`.
+fn sampling_options() -> Vec<Opt> {
+    let d = ExperimentConfig::default_in(Path::new(""));
+    let shots = d.shots.map_or("all".to_string(), |k| k.to_string());
+    vec![
+        Opt::value("shots", "K|all", "training examples per class").default(shots),
+        Opt::value("val-per-class", "N", "validation examples per class").default(d.val_per_class),
+    ]
+}
+
+/// `--method` and the contrastive method's options.
+fn method_options() -> Vec<Opt> {
+    let c = ContrastiveConfig::default();
+    vec![
+        Opt::value(
+            "method",
+            "NAME",
+            "contrastive: tune the plan's layers on pairs (SetFit-style), then\nfit the heads on the tuned embeddings; classify: cross-entropy\nthrough the heads, the plan's layers training with them",
+        )
+        .default(Method::default().name()),
+        Opt::value(
+            "pairs-per-example",
+            "R",
+            "contrastive: pairs per example per epoch, half same-class, half\nother-class",
+        )
+        .default(c.pairs_per_example),
+        Opt::value("stage1-epochs", "N", "contrastive: epochs of pair tuning").default(c.epochs),
+        Opt::value(
+            "pair-loss",
+            "NAME",
+            "contrastive: cosine ((cos − target)², as SetFit) or supcon\n(supervised contrastive, τ = 0.07)",
+        )
+        .default(c.loss.name()),
+        Opt::value(
+            "lr-stage1",
+            "X",
+            "contrastive: peak encoder learning rate of stage 1",
+        )
+        .default(c.lr),
+        Opt::value(
+            "head-fit",
+            "NAME",
+            "contrastive: logreg (logistic regression, L2 λ = 1/n) or train\n(the loop, heads only: --epochs, --lr-heads)",
+        )
+        .default(c.head_fit.name()),
+    ]
+}
+
+/// The training loop's options.
+fn training_options() -> Vec<Opt> {
+    let t = TrainConfig::default();
+    let plans = format!(
+        "{} with contrastive, {} with classify",
+        Method::Contrastive(ContrastiveConfig::default()).default_plan(),
+        Method::Classify.default_plan()
+    );
+    vec![
+        Opt::value(
+            "plan",
+            "NAME",
+            "frozen|heads|last1|last2|all[,freeze-a|,freeze-b]",
+        )
+        .default(plans),
+        Opt::value("epochs", "N", "passes over the training sample").default(t.epochs),
+        Opt::value(
+            "max-steps",
+            "N",
+            "stop after N optimizer steps (default: no limit)",
+        ),
+        Opt::value("batch-size", "N", "examples per task per step").default(t.batch_size),
+        Opt::value(
+            "lr-encoder",
+            "X",
+            "peak learning rate of the encoder layers",
+        )
+        .default(t.lr_encoder),
+        Opt::value("lr-heads", "X", "peak learning rate of the heads").default(t.lr_heads),
+        Opt::value("weight-decay", "X", "AdamW's decoupled weight decay").default(t.weight_decay),
+        Opt::value(
+            "warmup",
+            "FRACTION",
+            "share of the steps with a rising learning rate",
+        )
+        .default(t.warmup),
+        Opt::value("clip-norm", "X", "global gradient-norm clip (0: off)").default(t.clip_norm),
+        Opt::value("loss-weights", "A,B", "weights of the two tasks' losses")
+            .default(format!("{},{}", t.loss_weights[0], t.loss_weights[1])),
+        Opt::value("seed", "N", "seed of the samples, the order and dropout").default(t.seed),
+        Opt::switch("no-dropout", "train without dropout"),
+        Opt::switch(
+            "no-cache",
+            "recompute the frozen layers every step (same result, slower)",
+        ),
+        Opt::switch("normalize", "heads read L2-normalised embeddings"),
+        Opt::value(
+            "config",
+            "FILE.json",
+            "any option above as {\"option-name\": value} (given options win)",
+        ),
+    ]
+}
+
+/// Where the checkpoint goes, what is printed, and the run's machine.
+fn output_options() -> Vec<Opt> {
+    vec![
+        Opt::value("out", "DIR", "checkpoint folder")
+            .default("runs/contrastive-<plan>, or runs/<plan> with classify"),
+        Opt::value("examples", "N", "predictions to print per task").default(DEFAULT_EXAMPLES),
+        Opt::switch("quiet", "no progress output").resume(),
+        common::model(false).resume(),
+        common::threads().resume(),
+    ]
 }
 
 /// Build the experiment from the options (`--shots` is read unless
 /// `with_shots` is false, as in the study, which takes a list).
 pub fn experiment_config(args: &Args, with_shots: bool) -> Result<ExperimentConfig> {
-    let data = PathBuf::from(args.value("data").unwrap_or("data"));
+    let data = PathBuf::from(args.value("data").unwrap_or(DEFAULT_DATA_DIR));
     let mut cfg = ExperimentConfig::default_in(&data);
     let path = |k: &str| args.value(k).map(PathBuf::from);
     let [a, b] = &mut cfg.tasks;
@@ -347,94 +416,46 @@ pub fn resume_dir(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// `--resume DIR` taken out of `argv` (the rest is parsed as usual).
-fn take_resume(argv: &[String]) -> Result<(Option<String>, Vec<String>)> {
-    let (mut dir, mut rest) = (None, Vec::new());
-    let mut it = argv.iter();
-    while let Some(a) = it.next() {
-        if a == "--" {
-            rest.push(a.clone());
-            rest.extend(it.by_ref().cloned());
-            break;
-        } else if a == "--resume" {
-            dir = Some(
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| Error::msg("--resume needs a value"))?,
-            );
-        } else if let Some(d) = a.strip_prefix("--resume=") {
-            dir = Some(d.to_string());
-        } else {
-            rest.push(a.clone());
-        }
-    }
-    Ok((dir, rest))
-}
-
 /// Run `minilm train`.
 pub fn run(argv: &[String]) -> Result<()> {
-    let (resume, argv) = take_resume(argv)?;
-    let Some(out) = resume else {
-        return run_from(&argv, None);
+    let spec = spec();
+    let Some(given) = spec.parse(argv)? else {
+        return Ok(());
     };
-    let rdir = resume_dir(Path::new(&out));
+    let Some(out) = given.value("resume") else {
+        return run_from(&spec, argv, None);
+    };
+    if let Some(k) = spec.not_resumable(&given) {
+        return Err(Error::usage(format!(
+            "--resume continues a run with its own options; --{k} cannot be changed (minilm train --help)"
+        )));
+    }
+    let rdir = resume_dir(Path::new(out));
     let (state, run) = resume::load(&rdir)?;
-    let saved: Vec<String> = run
+    let mut args: Vec<String> = run
         .get("args")
         .and_then(Value::as_array)
         .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect())
         .ok_or_else(|| Error::file(&rdir.join("resume.json"), "missing run.args"))?;
-    let given = Args::parse(&argv, VALUED, SWITCHES)?;
-    let mut args = saved;
     // A run saved before `--method` existed was a classification run (the
     // default then); newer runs always record their method.
     if !args.iter().any(|a| a.starts_with("--method")) {
         args.push("--method=classify".into());
     }
-    for (k, v) in [
-        ("threads", given.value("threads")),
-        ("model", given.value("model")),
-    ] {
-        if let Some(v) = v {
-            args.push(format!("--{k}={v}"));
-        }
-    }
-    if given.switch("quiet") {
-        args.push("--quiet".into());
-    }
-    if let Some(extra) = argv.iter().find(|a| {
-        !["--threads", "--model", "--quiet"]
-            .iter()
-            .any(|k| a.starts_with(k))
-            && given.value("threads").is_none_or(|v| v != a.as_str())
-            && given.value("model").is_none_or(|v| v != a.as_str())
-    }) {
-        return Err(Error::msg(format!(
-            "--resume continues a run with its own options; {extra:?} cannot be changed (only --threads, --model, --quiet)"
-        )));
-    }
-    run_from(&args, Some((state, run)))
+    args.extend(spec.resumable_args(&given));
+    run_from(&spec, &args, Some((state, run)))
 }
 
-/// The options of a run: `None` when `--help` was answered. `--config`'s
-/// file comes first, so options given on the command line win.
-fn parse_run_args(argv: &[String]) -> Result<Option<Args>> {
-    let first = Args::parse(argv, VALUED, SWITCHES)?;
-    if first.switch("help") {
-        println!("{HELP}");
-        return Ok(None);
-    }
-    if let Some(p) = first.positional.first() {
-        return Err(Error::usage(format!("unexpected argument {p:?}\n{HELP}")));
-    }
-    Ok(Some(match first.value("config") {
-        Some(c) => {
-            let mut all = config_args(Path::new(c))?;
-            all.extend(argv.iter().cloned());
-            Args::parse(&all, VALUED, SWITCHES)?
-        }
-        None => first,
-    }))
+/// The options of a run: `--config`'s file first, so options given on
+/// the command line win.
+fn parse_run_args(spec: &CommandSpec, argv: &[String]) -> Result<Args> {
+    let first = spec.parse_again(argv)?;
+    let Some(config) = first.value("config") else {
+        return Ok(first);
+    };
+    let mut all = spec.config_args(Path::new(config))?;
+    all.extend(argv.iter().cloned());
+    spec.parse_again(&all)
 }
 
 /// `--out`, or `runs/<plan>` (`runs/contrastive-<plan>` for that method).
@@ -480,14 +501,16 @@ fn install_stop_handler() {
     });
 }
 
-fn run_from(argv: &[String], resume: Option<(TrainState, Value)>) -> Result<()> {
-    let Some(args) = parse_run_args(argv)? else {
-        return Ok(());
-    };
+fn run_from(
+    spec: &CommandSpec,
+    argv: &[String],
+    resume: Option<(TrainState, Value)>,
+) -> Result<()> {
+    let args = parse_run_args(spec, argv)?;
     apply_threads(&args)?;
     let cfg = experiment_config(&args, true)?;
     let out = out_dir(&args, &cfg);
-    let shown: usize = args.parsed("examples")?.unwrap_or(3);
+    let shown: usize = args.parsed("examples")?.unwrap_or(DEFAULT_EXAMPLES);
     let dir = model_dir(&args);
     let quiet = cfg.train.quiet;
     let say = |s: &str| {
@@ -640,4 +663,74 @@ fn print_examples(encoder: &Encoder, o: &Outcome, cfg: &ExperimentConfig, n: usi
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_and_config_file_agree_with_the_command_line() {
+        let spec = spec();
+        // No option given: the experiment is the config types' default.
+        let none = spec.parse_again(&[]).unwrap();
+        let cfg = experiment_config(&none, true).unwrap();
+        let default = ExperimentConfig::default_in(Path::new(DEFAULT_DATA_DIR));
+        assert_eq!(cfg.train.to_json(), default.train.to_json());
+        assert_eq!(cfg.method.to_json(), default.method.to_json());
+        assert_eq!(
+            (cfg.shots, cfg.val_per_class),
+            (default.shots, default.val_per_class)
+        );
+        // Every option but --config and --resume may come from the file, and
+        // the same settings from the file and from the command line agree.
+        for o in spec.options() {
+            assert_eq!(
+                o.config,
+                !["config", "resume"].contains(&o.name),
+                "--{}",
+                o.name
+            );
+        }
+        let dir = std::env::temp_dir().join(format!("minilm-train-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.json");
+        std::fs::write(
+            &file,
+            r#"{"epochs": 3, "lr-heads": 0.01, "no-dropout": true, "loss-weights": [1, 2], "method": "classify"}"#,
+        )
+        .unwrap();
+        let from_file = parse_run_args(&spec, &s(&["--config", file.to_str().unwrap()])).unwrap();
+        let given = spec
+            .parse_again(&s(&[
+                "--epochs",
+                "3",
+                "--lr-heads",
+                "0.01",
+                "--no-dropout",
+                "--loss-weights",
+                "1,2",
+                "--method",
+                "classify",
+            ]))
+            .unwrap();
+        let (a, b) = (
+            experiment_config(&from_file, true).unwrap(),
+            experiment_config(&given, true).unwrap(),
+        );
+        assert_eq!(a.train.to_json(), b.train.to_json());
+        assert_eq!(a.method.to_json(), b.method.to_json());
+        // A given option wins over the file's.
+        let both = parse_run_args(
+            &spec,
+            &s(&["--config", file.to_str().unwrap(), "--epochs", "5"]),
+        )
+        .unwrap();
+        assert_eq!(experiment_config(&both, true).unwrap().train.epochs, 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -2,6 +2,7 @@
 //! limits it enforces, with their defaults.
 
 use crate::cli::args::Args;
+use crate::cli::spec::{common, CommandSpec, Opt, Section};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,27 +70,66 @@ impl Default for Options {
     }
 }
 
-/// Options that take a value.
-pub const VALUED: &[&str] = &[
-    "host",
-    "port",
-    "model",
-    "checkpoint",
-    "threads",
-    "precision",
-    "http-threads",
-    "api-key",
-    "max-body-bytes",
-    "max-inputs",
-    "batch-tokens",
-    "batch-wait-ms",
-    "queue-inputs",
-    "request-timeout-s",
-    "shutdown-grace-s",
-];
-
-/// Boolean switches.
-pub const SWITCHES: &[&str] = &["no-normalize", "help"];
+/// The command line of `minilm serve`: every option with its default
+/// from [`Options::default`].
+pub fn spec() -> CommandSpec {
+    let d = Options::default();
+    let options = vec![
+        Opt::value("host", "ADDR", "address to listen on (loopback only by default)").default(&d.host),
+        Opt::value("port", "N", "port (0: any free port)").default(d.port),
+        common::model(true),
+        Opt::value("checkpoint", "DIR", "a trained checkpoint: enables POST /v1/classify"),
+        common::threads(),
+        common::precision(),
+        Opt::value("http-threads", "N", "threads parsing and answering requests").default(d.http_threads),
+        Opt::value(
+            "api-key",
+            "KEY",
+            "require 'Authorization: Bearer KEY' on every route but /health\n(else $MINILM_API_KEY; default: no key)",
+        ),
+        Opt::value("max-body-bytes", "N", "largest request body (413 above)").default(d.max_body_bytes),
+        Opt::value("max-inputs", "N", "most inputs per request (400 above)").default(d.max_inputs),
+        Opt::value("batch-tokens", "N", "most word pieces per forward pass").default(d.batch_tokens),
+        Opt::value(
+            "batch-wait-ms",
+            "N",
+            "longest a request waits for others to batch with (0: run as soon\nas the engine is free, with everything queued)",
+        )
+        .default(d.batch_wait.as_millis()),
+        Opt::value(
+            "queue-inputs",
+            "N",
+            "most inputs waiting (about a second of work; 503 + Retry-After\nabove)",
+        )
+        .default(d.queue_inputs),
+        Opt::value(
+            "request-timeout-s",
+            "S",
+            "longest a request may take, upload and queue included",
+        )
+        .default(d.request_timeout.as_secs_f64()),
+        Opt::value(
+            "shutdown-grace-s",
+            "S",
+            "longest the shutdown waits for requests in flight",
+        )
+        .default(d.shutdown_grace.as_secs_f64()),
+        Opt::switch("no-normalize", "embeddings not scaled to unit length"),
+    ];
+    CommandSpec {
+        name: "serve",
+        summary: "an OpenAI-compatible embedding server (POST /v1/embeddings)",
+        usage: &[],
+        positionals: false,
+        about: "Serves POST /v1/embeddings (the OpenAI request and response), POST
+/v1/classify (with --checkpoint), GET /v1/models, GET /health and GET
+/metrics (Prometheus). Prints the bound address on standard error
+(--port 0 picks a free port). SIGTERM or Ctrl-C stops accepting, finishes
+the requests in flight, then exits 0.",
+        sections: vec![Section { title: "", options }],
+        footer: "",
+    }
+}
 
 impl Options {
     /// Options from parsed command-line arguments; the key may also come
