@@ -6,6 +6,7 @@ it, and rewrite the table between the marker comments of the doc.
     python3 benches/headline.py --engines minilm:2,ort:2
     python3 benches/headline.py --render-only      # rewrite the table from the recorded rows
     python3 benches/headline.py --quick --doc /tmp/perf.md --records /tmp/rows.json   # smoke test
+    python3 benches/headline.py --spread 12 --engines minilm:2,ort:2   # the ratio's spread (prints it)
 
 Rows are `ENGINE:THREADS`. Each row runs in a fresh process, one after the
 other (never two at once), on benches/corpus/corpus.jsonl: throughput over all
@@ -202,6 +203,45 @@ def render(records):
     return "\n".join(out) + "\n\n" + "\n".join(notes) + "\n"
 
 
+def quartiles(xs):
+    """Median and the two quartiles (linear interpolation) of xs."""
+    xs = sorted(xs)
+    def q(f):
+        i = f * (len(xs) - 1)
+        lo = int(i)
+        hi = min(lo + 1, len(xs) - 1)
+        return xs[lo] + (xs[hi] - xs[lo]) * (i - lo)
+    return q(0.5), q(0.25), q(0.75)
+
+
+def spread(a, rows):
+    """--spread N: N interleaved rounds of the two rows (one timed pass
+    each, first row then second), then the per-round ratios of the first
+    row's throughput and p50 to the second's: median, quartiles, range.
+    Prints them; records nothing."""
+    if len(rows) != 2:
+        sys.exit("headline: --spread compares exactly two rows (--engines A:T,B:T)")
+    a.passes = 1
+    cache, sps, p50 = {}, [], []
+    for k in range(a.spread):
+        figs = []
+        for name, threads in rows:
+            engine = ENGINES[name]
+            run = run_minilm if engine["kind"] == "minilm" else run_peer
+            figs.append(run(engine, threads, a, cache))
+        sps.append(figs[0]["best_sps"] / figs[1]["best_sps"])
+        p50.append(figs[0]["p50_ms"] / figs[1]["p50_ms"])
+        log(f"round {k + 1}: throughput ratio {sps[-1]:.2f}, p50 ratio {p50[-1]:.2f}")
+    (n0, t0), (n1, t1) = rows
+    print(f"{a.spread} interleaved rounds, {n0}:{t0} over {n1}:{t1}, at commit {git_rev()} on {machine()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}:")
+    for what, xs in (("throughput ratio", sps), ("p50 latency ratio", p50)):
+        m, lo, hi = quartiles(xs)
+        print(f"  {what}: median {m:.2f} (quartiles {lo:.2f}-{hi:.2f}, range {min(xs):.2f}-{max(xs):.2f})")
+    slower = sum(1 for x in sps if x < 1)
+    print(f"  rounds where {n0} was slower: {slower} of {a.spread}")
+
+
 def write_doc(path, block):
     with open(path, encoding="utf-8") as f:
         doc = f.read()
@@ -228,9 +268,20 @@ def main():
     ap.add_argument("--render-only", action="store_true", help="measure nothing; rewrite the table from the records")
     ap.add_argument("--doc", default=DOC)
     ap.add_argument("--records", default=RECORDS)
+    ap.add_argument("--spread", type=int, default=0, metavar="N",
+                    help="N interleaved rounds of the two --engines rows; print the spread of their ratio")
     a = ap.parse_args()
     if a.quick:
         a.passes, a.latency_runs = 1, 30
+    if a.spread:
+        rows = []
+        for spec in a.engines.split(","):
+            name, _, t = spec.strip().partition(":")
+            if name not in ENGINES:
+                sys.exit(f"headline: unknown engine {name!r} (known: {', '.join(ENGINES)})")
+            rows.append((name, int(t or "2")))
+        spread(a, rows)
+        return
 
     records = []
     if os.path.isfile(a.records):
