@@ -34,7 +34,7 @@ pub struct Attention {
 }
 
 /// What [`Attention::forward`] records (see [`Record`]): what
-/// [`Attention::backward`] needs, and `dense` for the trace.
+/// `Attention::backward` needs, and `dense` for the trace.
 #[derive(Clone, Debug, Default)]
 pub struct AttentionActs {
     /// The block's input `x`, `[tokens, hidden]` (for dW of Q/K/V).
@@ -91,7 +91,7 @@ impl Attention {
     /// inference, where every buffer comes from `s`); `probs_dropout` and
     /// `output_dropout` (training) act on the probabilities and on the
     /// projection before the residual. Without dropout the output is the
-    /// same whatever is recorded (see [`project_residual`]).
+    /// same whatever is recorded (see `forward::project_residual`).
     pub fn forward(
         &self,
         x: &mut [f32],

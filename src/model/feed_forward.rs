@@ -87,7 +87,7 @@ impl FeedForward {
     /// of inference); when it is, the product stores `u` and a copy goes
     /// through `gelu_erf_inplace`, the function that epilogue runs on the
     /// same biased sums (`tests/forward.rs` and `tests/inspect.rs` check
-    /// it). The residual: see [`project_residual`].
+    /// it). The residual: see `forward::project_residual`.
     pub fn forward(
         &self,
         x: &mut [f32],

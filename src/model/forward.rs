@@ -1,6 +1,6 @@
 //! What the blocks' one forward shares: what it records ([`Record`]), its
 //! reusable buffers ([`Scratch`]) and the projection-dropout-residual step
-//! that ends both blocks ([`project_residual`]).
+//! that ends both blocks (`project_residual`).
 //!
 //! Inference, training and the inspector's trace run the same
 //! `Attention::forward`, `FeedForward::forward` and `Layer::forward`; they

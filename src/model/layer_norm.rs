@@ -38,7 +38,7 @@ impl LayerNorm {
     }
 
     /// [`LayerNorm::forward`] that keeps `x` and the row statistics (what
-    /// [`LayerNorm::backward`] needs): the blocks' forward when it records.
+    /// `LayerNorm::backward` needs): the blocks' forward when it records.
     pub fn forward_keep(&self, x: Vec<f32>, out: &mut [f32]) -> LayerNormActs {
         let rows = x.len() / self.gamma.len();
         let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
@@ -51,7 +51,7 @@ impl LayerNorm {
     }
 }
 
-/// What [`LayerNorm::backward`] needs from the forward pass
+/// What `LayerNorm::backward` needs from the forward pass
 /// ([`LayerNorm::forward_keep`]).
 #[derive(Clone, Debug, Default)]
 pub struct LayerNormActs {
