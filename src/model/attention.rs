@@ -107,11 +107,12 @@ impl Attention {
         let qkv = fit(&mut s.qkv, t * 3 * h);
         self.qkv.forward(x, t, Epilogue::None, qkv);
         let ctx = fit(&mut s.ctx, t * h);
-        let mut probs = Vec::new();
-        if record.acts().is_some() {
-            probs = vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()];
-        }
-        let keep = (!probs.is_empty()).then_some(&mut probs[..]);
+        let records = record.acts().is_some();
+        let mut probs = match records {
+            true => vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()],
+            false => Vec::new(),
+        };
+        let keep = records.then_some(&mut probs[..]);
         let by_head = fit(&mut s.heads, t * h);
         attention_core(
             qkv,

@@ -80,10 +80,14 @@ pub struct Scratch {
     pub(super) inter: Vec<f32>,
 }
 
-/// The first `n` values of `buf`, grown (with zeros) when it is shorter.
+/// The first `n` values of `buf`; a shorter one is replaced by `n` zeros
+/// (its contents are never read: every forward writes a buffer before
+/// reading it). A fresh `vec![0.0; n]` comes zeroed from the allocator,
+/// where growing in place would write the zeros (after a record took the
+/// buffer, every call of a training forward starts from an empty one).
 pub(super) fn fit(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
     if buf.len() < n {
-        buf.resize(n, 0.0);
+        *buf = vec![0.0; n];
     }
     &mut buf[..n]
 }
