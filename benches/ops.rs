@@ -282,10 +282,11 @@ fn run(full: bool, threads: usize, tok: Option<&minilm::tokenize::Tokenizer>) {
         let b = batch(n, len, &cfg);
         let qkv = fill(n * len * 3 * HIDDEN, 8);
         let mut ctx = vec![0.0f32; n * len * HIDDEN];
+        let mut by_head = ctx.clone();
         let flops = 2.0 * 2.0 * (n * len * len * HIDDEN) as f64;
         t.row(
             &format!("attention {n} seqs × {len} tokens"),
-            || attention_core(&qkv, &b, HEADS, &mut ctx, None),
+            || attention_core(&qkv, &b, HEADS, None, &mut ctx, None, &mut by_head),
             Some((flops, "GFLOP/s", 1e9)),
         );
     }

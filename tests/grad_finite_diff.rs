@@ -19,16 +19,18 @@
 mod train_common;
 
 use minilm::model::attention::{
-    attention_core_backward, attention_core_train, probs_offsets, Attention,
+    attention_core, attention_core_backward, probs_offsets, Attention, AttentionActs,
 };
 use minilm::model::dropout::Dropout;
-use minilm::model::feed_forward::{FeedForward, FeedForwardGrads};
-use minilm::model::layer::{Layer, LayerDropout};
+use minilm::model::feed_forward::{FeedForward, FeedForwardActs, FeedForwardGrads};
+use minilm::model::forward::{Record, Scratch};
+use minilm::model::layer::{Layer, LayerActs, LayerDropout};
 use minilm::model::layer_norm::{LayerNorm, LayerNormGrad};
 use minilm::model::linear::{Linear, LinearGrad};
 use minilm::model::pooling::{
     l2_normalize_rows, l2_normalize_rows_backward, mean_pool, mean_pool_backward,
 };
+use minilm::model::TokenBatch;
 use minilm::train::loss::{cross_entropy_backward, cross_entropy_forward};
 use minilm::train::{EncoderInput, Grads, HeadSpec, Mode, MultiTaskModel, Plan, Task, TaskBatch};
 use minilm::weights::{ParamStore, Tensor};
@@ -47,6 +49,46 @@ const PICKS: usize = 4;
 type Inputs = Vec<(String, Vec<usize>, Vec<f32>)>;
 type Forward = Box<dyn Fn(&[Vec<f32>]) -> Vec<f32>>;
 type Backward = Box<dyn Fn(&[Vec<f32>], &[f32]) -> Vec<Vec<f32>>>;
+
+/// The attention block's forward as training runs it: output and what the backward needs.
+fn attention_train(
+    a: &Attention,
+    x: &[f32],
+    b: &TokenBatch,
+    probs: Option<Dropout>,
+    output: Option<Dropout>,
+) -> (Vec<f32>, AttentionActs) {
+    let (mut y, mut acts) = (x.to_vec(), AttentionActs::default());
+    let record = Record::Backward(&mut acts);
+    a.forward(&mut y, b, &mut Scratch::default(), record, probs, output);
+    (y, acts)
+}
+
+/// The feed-forward block's forward as training runs it.
+fn feed_forward_train(
+    f: &FeedForward,
+    x: &[f32],
+    m: usize,
+    dropout: Option<Dropout>,
+) -> (Vec<f32>, FeedForwardActs) {
+    let (mut y, mut acts) = (x.to_vec(), FeedForwardActs::default());
+    let record = Record::Backward(&mut acts);
+    f.forward(&mut y, m, &mut Scratch::default(), record, dropout);
+    (y, acts)
+}
+
+/// A layer's forward as training runs it.
+fn layer_train(
+    l: &Layer,
+    x: &[f32],
+    b: &TokenBatch,
+    dropout: LayerDropout,
+) -> (Vec<f32>, LayerActs) {
+    let (mut y, mut acts) = (x.to_vec(), LayerActs::default());
+    let record = Record::Backward(&mut acts);
+    l.forward(&mut y, b, &mut Scratch::default(), record, dropout);
+    (y, acts)
+}
 
 /// One row of the table.
 struct Case {
@@ -250,7 +292,7 @@ fn cases() -> Vec<Case> {
             backward: Box::new(move |x, dy| {
                 let l = ln(x);
                 let mut y = vec![0.0; x[0].len()];
-                let acts = l.forward_train(x[0].clone(), &mut y);
+                let acts = l.forward_keep(x[0].clone(), &mut y);
                 let (mut dx, mut dg, mut db) =
                     (vec![0.0; x[0].len()], vec![0.0; dim], vec![0.0; dim]);
                 l.backward(
@@ -334,13 +376,15 @@ fn cases() -> Vec<Case> {
                 uniform(&mut rng, t * 3 * h, 1.5),
             )],
             forward: Box::new(move |x| {
-                let (mut ctx, mut p) = (vec![0.0; t * h], vec![0.0; np]);
-                attention_core_train(&x[0], &b1, heads, drop.as_ref(), &mut ctx, &mut p);
+                let (mut ctx, mut p, mut w) = (vec![0.0; t * h], vec![0.0; np], vec![0.0; t * h]);
+                let d = drop.as_ref();
+                attention_core(&x[0], &b1, heads, d, &mut ctx, Some(&mut p), &mut w);
                 ctx
             }),
             backward: Box::new(move |x, dy| {
-                let (mut ctx, mut p) = (vec![0.0; t * h], vec![0.0; np]);
-                attention_core_train(&x[0], &b2, heads, drop.as_ref(), &mut ctx, &mut p);
+                let (mut ctx, mut p, mut w) = (vec![0.0; t * h], vec![0.0; np], vec![0.0; t * h]);
+                let d = drop.as_ref();
+                attention_core(&x[0], &b2, heads, d, &mut ctx, Some(&mut p), &mut w);
                 vec![attention_core_backward(
                     &x[0],
                     &p,
@@ -426,10 +470,10 @@ fn cases() -> Vec<Case> {
         v.push(Case {
             name: "attention block + dropout",
             inputs,
-            forward: Box::new(move |x| build(x).forward_train(x[0].clone(), &b, dp, dout).0),
+            forward: Box::new(move |x| attention_train(&build(x), &x[0], &b, dp, dout).0),
             backward: Box::new(move |x, dy| {
                 let a = build2(x);
-                let (_, acts) = a.forward_train(x[0].clone(), &b2, dp, dout);
+                let (_, acts) = attention_train(&a, &x[0], &b2, dp, dout);
                 let mut g: Vec<Vec<f32>> = x.iter().map(|v| vec![0.0; v.len()]).collect();
                 let (dx, rest) = g.split_first_mut().unwrap();
                 let mut it = rest.iter_mut();
@@ -480,10 +524,10 @@ fn cases() -> Vec<Case> {
         v.push(Case {
             name: "feed-forward block + dropout",
             inputs,
-            forward: Box::new(move |x| build(x).forward_train(x[0].clone(), t, d).0),
+            forward: Box::new(move |x| feed_forward_train(&build(x), &x[0], t, d).0),
             backward: Box::new(move |x, dy| {
                 let f = build2(x);
-                let (_, acts) = f.forward_train(x[0].clone(), t, d);
+                let (_, acts) = feed_forward_train(&f, &x[0], t, d);
                 let mut g: Vec<Vec<f32>> = x.iter().map(|v| vec![0.0; v.len()]).collect();
                 let (dx, rest) = g.split_first_mut().unwrap();
                 let mut it = rest.iter_mut();
@@ -528,14 +572,12 @@ fn cases() -> Vec<Case> {
             name: "whole layer + dropout",
             inputs,
             forward: Box::new(move |x| {
-                Layer::from_store(&store(x), 0, &c)
-                    .forward_train(x[0].clone(), &b, dropout)
-                    .0
+                layer_train(&Layer::from_store(&store(x), 0, &c), &x[0], &b, dropout).0
             }),
             backward: Box::new(move |x, dy| {
                 let ps = store2(x);
                 let layer = Layer::from_store(&ps, 0, &c2);
-                let (_, acts) = layer.forward_train(x[0].clone(), &b2, dropout);
+                let (_, acts) = layer_train(&layer, &x[0], &b2, dropout);
                 let plan = Plan::new(c2.num_layers, [0], false, false).unwrap();
                 let mut grads = Grads::new(&ps, &plan);
                 let mut dx = vec![0.0; x[0].len()];

@@ -1,21 +1,20 @@
 //! The inference forward pass of one sentence, keeping every intermediate
 //! tensor (math in docs/internals.md).
 //!
-//! It calls the same layer functions as [`crate::model::BertModel::forward`]
-//! in the same order, splitting the two fused epilogues into their parts:
-//! `dense + bias` then `+ residual` (the kernel adds the bias, then the
-//! residual), and `dense + bias` then GELU (the kernel applies the same GELU
-//! to the biased sum). Each output is therefore bit-identical to the
-//! inference forward's; `tests/inspect.rs` checks it.
+//! Each layer runs the one forward that inference and training run,
+//! [`Layer::forward`], with [`Record::Trace`]: it then keeps the dense
+//! outputs before their residual and `gelu(u)` besides what training keeps,
+//! and takes the split paths of its two fused epilogues, which give the same
+//! bits. Each output is therefore bit-identical to the inference forward's;
+//! `tests/inspect.rs` checks it.
 
 use crate::encoder::Encoder;
 use crate::error::Result;
-use crate::model::attention::{attention_core, probs_offsets};
+use crate::model::forward::{Record, Scratch};
+use crate::model::layer::{Layer, LayerActs, LayerDropout};
 use crate::model::pooling::{l2_normalize, mean_pool};
 use crate::model::TokenBatch;
 use crate::tokenize::Tokens;
-use minilm_kernels::gelu::gelu_erf_inplace;
-use minilm_kernels::Epilogue;
 
 /// Every intermediate tensor of one layer, row-major, for `L` tokens.
 #[derive(Clone, Debug)]
@@ -119,62 +118,9 @@ pub fn trace_tokens(encoder: &Encoder, text: &str, tokens: Tokens) -> Result<Tra
 
     let mut layers = Vec::with_capacity(model.layers.len());
     let mut x = embeddings.clone();
+    let mut scratch = Scratch::default();
     for layer in &model.layers {
-        let att = &layer.attention;
-        let mut qkv = vec![0.0; l * 3 * h];
-        att.qkv.forward(&x, l, Epilogue::None, &mut qkv);
-        let split = |part: usize| -> Vec<f32> {
-            qkv.chunks(3 * h)
-                .flat_map(|row| &row[part * h..(part + 1) * h])
-                .copied()
-                .collect()
-        };
-        let (query, key, value) = (split(0), split(1), split(2));
-        let mut probs = vec![0.0; *probs_offsets(&batch, heads).last().unwrap()];
-        let mut context = vec![0.0; l * h];
-        attention_core(&qkv, &batch, heads, &mut context, Some(&mut probs));
-        let mut attention_dense = vec![0.0; l * h];
-        att.output
-            .forward(&context, l, Epilogue::None, &mut attention_dense);
-        let attention_residual: Vec<f32> =
-            attention_dense.iter().zip(&x).map(|(a, b)| a + b).collect();
-        let mut attention_output = vec![0.0; l * h];
-        att.layer_norm
-            .forward(&attention_residual, &mut attention_output, None);
-
-        let ffn = &layer.feed_forward;
-        let mut intermediate_pre = vec![0.0; l * ffn.intermediate.out_features()];
-        ffn.intermediate
-            .forward(&attention_output, l, Epilogue::None, &mut intermediate_pre);
-        let mut intermediate = intermediate_pre.clone();
-        gelu_erf_inplace(&mut intermediate);
-        let mut output_dense = vec![0.0; l * h];
-        ffn.output
-            .forward(&intermediate, l, Epilogue::None, &mut output_dense);
-        let output_residual: Vec<f32> = output_dense
-            .iter()
-            .zip(&attention_output)
-            .map(|(a, b)| a + b)
-            .collect();
-        let mut output = vec![0.0; l * h];
-        ffn.layer_norm.forward(&output_residual, &mut output, None);
-
-        x.clone_from(&output);
-        layers.push(LayerTrace {
-            query,
-            key,
-            value,
-            probs,
-            context,
-            attention_dense,
-            attention_residual,
-            attention_output,
-            intermediate_pre,
-            intermediate,
-            output_dense,
-            output_residual,
-            output,
-        });
+        layers.push(trace_layer(layer, &mut x, &batch, &mut scratch));
     }
     let pooled = mean_pool(&x, &batch, h);
     let mut normalized = pooled.clone();
@@ -191,6 +137,40 @@ pub fn trace_tokens(encoder: &Encoder, text: &str, tokens: Tokens) -> Result<Tra
         pooled,
         normalized,
     })
+}
+
+/// Run `layer` over `x` in place with [`Record::Trace`], and lay out what it kept.
+fn trace_layer(layer: &Layer, x: &mut [f32], batch: &TokenBatch, s: &mut Scratch) -> LayerTrace {
+    let mut acts = LayerActs::default();
+    let record = Record::Trace(&mut acts);
+    layer.forward(x, batch, s, record, LayerDropout::default());
+    let LayerActs {
+        attention: att,
+        feed_forward: ffn,
+    } = acts;
+    let h = att.ctx.len() / batch.tokens().max(1);
+    let split = |part: usize| -> Vec<f32> {
+        att.qkv
+            .chunks(3 * h)
+            .flat_map(|row| &row[part * h..(part + 1) * h])
+            .copied()
+            .collect()
+    };
+    LayerTrace {
+        query: split(0),
+        key: split(1),
+        value: split(2),
+        probs: att.probs,
+        context: att.ctx,
+        attention_dense: att.dense,
+        attention_residual: att.layer_norm.input,
+        attention_output: ffn.input,
+        intermediate_pre: ffn.pre_gelu,
+        intermediate: ffn.gelu,
+        output_dense: ffn.dense,
+        output_residual: ffn.layer_norm.input,
+        output: x.to_vec(),
+    }
 }
 
 /// One named tensor of a [`Trace`].

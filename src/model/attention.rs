@@ -3,7 +3,9 @@
 //! head, output projection, residual and LayerNorm.
 
 use super::batch::TokenBatch;
-use super::layer_norm::LayerNorm;
+use super::dropout::Dropout;
+use super::forward::{fit, project_residual, take, Record, Scratch};
+use super::layer_norm::{LayerNorm, LayerNormActs};
 use super::linear::Linear;
 use crate::config::BertConfig;
 use crate::precision::Precision;
@@ -11,8 +13,8 @@ use crate::weights::ParamStore;
 use minilm_kernels::{attention, Epilogue};
 #[cfg(feature = "train")]
 use {
-    super::dropout::{maybe_backward, maybe_forward, Dropout},
-    super::layer_norm::{LayerNormActs, LayerNormGrad},
+    super::dropout::maybe_backward,
+    super::layer_norm::LayerNormGrad,
     super::linear::LinearGrad,
     minilm_kernels::softmax::softmax_rows_backward,
     minilm_kernels::{matmul, MatMut, MatRef},
@@ -29,6 +31,29 @@ pub struct Attention {
     pub layer_norm: LayerNorm,
     /// Number of heads.
     pub heads: usize,
+}
+
+/// What [`Attention::forward`] records (see [`Record`]): what
+/// `Attention::backward` needs, and `dense` for the trace.
+#[derive(Clone, Debug, Default)]
+pub struct AttentionActs {
+    /// The block's input `x`, `[tokens, hidden]` (for dW of Q/K/V).
+    pub input: Vec<f32>,
+    /// Q, K, V side by side, `[tokens, 3·hidden]`.
+    pub qkv: Vec<f32>,
+    /// Softmax output before dropout, `[heads, L, L]` per sequence (see [`probs_offsets`]).
+    pub probs: Vec<f32>,
+    /// Per-head context `P'·V` (P' = dropped probabilities), `[tokens, hidden]`.
+    pub ctx: Vec<f32>,
+    /// The output projection `ctx·Woᵀ + bo` before dropout and residual,
+    /// `[tokens, hidden]`: kept by [`Record::Trace`] only (else empty).
+    pub dense: Vec<f32>,
+    /// The LayerNorm's input `x + dropout(ctx·Woᵀ + bo)` and its statistics.
+    pub layer_norm: LayerNormActs,
+    /// Dropout on the attention probabilities (None in evaluation mode).
+    pub probs_dropout: Option<Dropout>,
+    /// Dropout on the output projection, before the residual.
+    pub output_dropout: Option<Dropout>,
 }
 
 impl Attention {
@@ -60,23 +85,61 @@ impl Attention {
         }
     }
 
-    /// Inference: `x ← LayerNorm(x + attention(x)·Woᵀ + bo)` over the batch.
-    /// `qkv`, `ctx`, `heads` and `tmp` are scratch of `[tokens, 3·hidden]`,
-    /// `[tokens, hidden]`, `[tokens, hidden]`, `[tokens, hidden]`.
+    /// `x ← LN(x + dropout(attention(x)·Woᵀ + bo))` over the batch, in
+    /// place on `x: [tokens, hidden]`: the one forward of inference,
+    /// training and the trace. `record` says what is kept (nothing at
+    /// inference, where every buffer comes from `s`); `probs_dropout` and
+    /// `output_dropout` (training) act on the probabilities and on the
+    /// projection before the residual. Without dropout the output is the
+    /// same whatever is recorded (see `forward::project_residual`).
     pub fn forward(
         &self,
         x: &mut [f32],
         batch: &TokenBatch,
-        qkv: &mut [f32],
-        ctx: &mut [f32],
-        heads: &mut [f32],
-        tmp: &mut [f32],
+        s: &mut Scratch,
+        mut record: Record<'_, AttentionActs>,
+        probs_dropout: Option<Dropout>,
+        output_dropout: Option<Dropout>,
     ) {
         let t = batch.tokens();
+        let h = self.output.out_features();
+        let traces = record.traces();
+        let qkv = fit(&mut s.qkv, t * 3 * h);
         self.qkv.forward(x, t, Epilogue::None, qkv);
-        attention::multi_head(qkv, batch.starts(), self.heads, ctx, None, None, heads);
-        self.output.forward(ctx, t, Epilogue::Residual(x), tmp);
-        self.layer_norm.forward(tmp, x, None);
+        let ctx = fit(&mut s.ctx, t * h);
+        let records = record.acts().is_some();
+        let mut probs = match records {
+            true => vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()],
+            false => Vec::new(),
+        };
+        let keep = records.then_some(&mut probs[..]);
+        let by_head = fit(&mut s.heads, t * h);
+        attention_core(
+            qkv,
+            batch,
+            self.heads,
+            probs_dropout.as_ref(),
+            ctx,
+            keep,
+            by_head,
+        );
+        let out = fit(&mut s.tmp, t * h);
+        let mut dense = Vec::new();
+        let keep_dense = traces.then_some(&mut dense);
+        let d = output_dropout.as_ref();
+        project_residual(&self.output, ctx, t, x, d, keep_dense, out);
+        let Some(a) = record.acts() else {
+            self.layer_norm.forward(out, x, None);
+            return;
+        };
+        a.input = x.to_vec();
+        a.layer_norm = self.layer_norm.forward_keep(take(&mut s.tmp, t * h), x);
+        a.qkv = take(&mut s.qkv, t * 3 * h);
+        a.ctx = take(&mut s.ctx, t * h);
+        a.probs = probs;
+        a.dense = dense;
+        a.probs_dropout = probs_dropout;
+        a.output_dropout = output_dropout;
     }
 }
 
@@ -90,39 +153,32 @@ pub fn probs_offsets(batch: &TokenBatch, heads: usize) -> Vec<usize> {
 ///
 /// `qkv: [tokens, 3·hidden]` holds Q, K, V side by side (head `h` uses
 /// columns `h·d..(h+1)·d` of each); `ctx: [tokens, hidden]` receives
-/// `softmax(Q·Kᵀ/√d)·V` per head. Keys of other sequences are never seen, which
-/// is what masking the padding of a padded batch achieves. When `probs` is
-/// given (length `probs_offsets(..).last()`), the attention probabilities are
-/// kept there, `[heads, L, L]` per sequence, for the backward pass.
+/// `softmax(Q·Kᵀ/√d)·V` per head, with `dropout` (training) applied to the
+/// probabilities before they weight V. Keys of other sequences are never
+/// seen, which is what masking the padding of a padded batch achieves. When
+/// `probs` is given (length `probs_offsets(..).last()`), the probabilities
+/// before dropout are kept there, `[heads, L, L]` per sequence, for the
+/// backward pass; element `i` of sequence `s`, head `h` there is element `i`
+/// of the dropout site, so the backward replays the same mask. `by_head`
+/// (as long as `ctx`, contents ignored) is working space.
 pub fn attention_core(
     qkv: &[f32],
     batch: &TokenBatch,
     heads: usize,
+    dropout: Option<&Dropout>,
     ctx: &mut [f32],
     probs: Option<&mut [f32]>,
+    by_head: &mut [f32],
 ) {
-    let mut by_head = vec![0.0; ctx.len()];
-    attention::multi_head(qkv, batch.starts(), heads, ctx, probs, None, &mut by_head);
-}
-
-/// What [`Attention::backward`] needs from [`Attention::forward_train`].
-#[cfg(feature = "train")]
-#[derive(Clone, Debug, Default)]
-pub struct AttentionActs {
-    /// The block's input `x`, `[tokens, hidden]` (for dW of Q/K/V).
-    pub input: Vec<f32>,
-    /// Q, K, V side by side, `[tokens, 3·hidden]`.
-    pub qkv: Vec<f32>,
-    /// Softmax output before dropout, `[heads, L, L]` per sequence (see [`probs_offsets`]).
-    pub probs: Vec<f32>,
-    /// Per-head context `P'·V` (P' = dropped probabilities), `[tokens, hidden]`.
-    pub ctx: Vec<f32>,
-    /// The LayerNorm's input `x + dropout(ctx·Woᵀ + bo)` and its statistics.
-    pub layer_norm: LayerNormActs,
-    /// Dropout on the attention probabilities (None in evaluation mode).
-    pub probs_dropout: Option<Dropout>,
-    /// Dropout on the output projection, before the residual.
-    pub output_dropout: Option<Dropout>,
+    let f;
+    let transform: Option<attention::ProbsTransform<'_>> = match dropout {
+        Some(dr) => {
+            f = move |p: &mut [f32], offset: usize| dr.forward(p, offset);
+            Some(&f)
+        }
+        None => None,
+    };
+    attention::multi_head(qkv, batch.starts(), heads, ctx, probs, transform, by_head);
 }
 
 /// Gradient buffers of one attention block (`attention.*` of a layer).
@@ -142,51 +198,7 @@ pub struct AttentionGrads<'a> {
 
 #[cfg(feature = "train")]
 impl Attention {
-    /// Training forward of [`Attention::forward`]: returns the block's output
-    /// `LN(x + dropout(attention(x)·Woᵀ + bo))` and keeps what the backward
-    /// needs. Without dropout the output equals the inference forward's.
-    pub fn forward_train(
-        &self,
-        x: Vec<f32>,
-        batch: &TokenBatch,
-        probs_dropout: Option<Dropout>,
-        output_dropout: Option<Dropout>,
-    ) -> (Vec<f32>, AttentionActs) {
-        let t = batch.tokens();
-        let hidden = x.len() / t.max(1);
-        let mut qkv = vec![0.0; t * 3 * hidden];
-        self.qkv.forward(&x, t, Epilogue::None, &mut qkv);
-        let mut probs = vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()];
-        let mut ctx = vec![0.0; t * hidden];
-        attention_core_train(
-            &qkv,
-            batch,
-            self.heads,
-            probs_dropout.as_ref(),
-            &mut ctx,
-            &mut probs,
-        );
-        let mut y = vec![0.0; t * hidden];
-        self.output.forward(&ctx, t, Epilogue::None, &mut y);
-        maybe_forward(output_dropout.as_ref(), &mut y, 0);
-        for (a, &b) in y.iter_mut().zip(&x) {
-            *a += b;
-        }
-        let mut out = vec![0.0; t * hidden];
-        let layer_norm = self.layer_norm.forward_train(y, &mut out);
-        let acts = AttentionActs {
-            input: x,
-            qkv,
-            probs,
-            ctx,
-            layer_norm,
-            probs_dropout,
-            output_dropout,
-        };
-        (out, acts)
-    }
-
-    /// Backward of [`Attention::forward_train`] in mirror order: LayerNorm,
+    /// Backward of [`Attention::forward`] in mirror order: LayerNorm,
     /// residual, dropout, output projection, attention, Q/K/V projection.
     /// `dx += ∂L/∂x` when `dx` is given; parameter gradients are accumulated
     /// when `grads` is given (a trainable block).
@@ -236,40 +248,7 @@ impl Attention {
     }
 }
 
-/// [`attention_core`] for training: always keeps the softmax output in
-/// `probs` (before dropout), and applies `dropout` to the probabilities
-/// before they weight V. Element `i` of sequence `s`, head `h` in `probs` is
-/// element `i` of the dropout site, so the backward replays the same mask.
-#[cfg(feature = "train")]
-pub fn attention_core_train(
-    qkv: &[f32],
-    batch: &TokenBatch,
-    heads: usize,
-    dropout: Option<&Dropout>,
-    ctx: &mut [f32],
-    probs: &mut [f32],
-) {
-    let mut by_head = vec![0.0; ctx.len()];
-    let f;
-    let transform: Option<attention::ProbsTransform<'_>> = match dropout {
-        Some(dr) => {
-            f = move |p: &mut [f32], offset: usize| dr.forward(p, offset);
-            Some(&f)
-        }
-        None => None,
-    };
-    attention::multi_head(
-        qkv,
-        batch.starts(),
-        heads,
-        ctx,
-        Some(probs),
-        transform,
-        &mut by_head,
-    );
-}
-
-/// Backward of [`attention_core_train`]: from `dctx: [tokens, hidden]`,
+/// Backward of [`attention_core`]: from `dctx: [tokens, hidden]`,
 /// returns `dqkv: [tokens, 3·hidden]` (dQ, dK, dV side by side). Per sequence
 /// and head, with `S = scale·Q·Kᵀ`, `P = softmax(S)`, `P' = dropout(P)`:
 /// `dV = P'ᵀ·dC`, `dP = dropout'(dC·Vᵀ)`, `dS = softmax'(P, dP)`,

@@ -2,8 +2,9 @@
 
 use super::batch::TokenBatch;
 use super::embeddings::Embeddings;
-use super::layer::Layer;
-pub use super::layer::Scratch;
+use super::forward::Record;
+pub use super::forward::Scratch;
+use super::layer::{Layer, LayerDropout};
 use crate::config::BertConfig;
 use crate::precision::Precision;
 use crate::weights::ParamStore;
@@ -92,7 +93,7 @@ impl BertModel {
         scratch: &mut Scratch,
     ) -> Vec<f32> {
         for layer in &self.layers[range] {
-            layer.forward(x, batch, &self.config, scratch);
+            layer.forward(x, batch, scratch, Record::Nothing, LayerDropout::default());
             if let Some(h) = hidden.as_deref_mut() {
                 h.push(x.clone());
             }

@@ -1,18 +1,19 @@
 //! The feed-forward block (`BertIntermediate` + `BertOutput`):
 //! `x ← LayerNorm(x + gelu(x·W1ᵀ + b1)·W2ᵀ + b2)` with the exact erf GELU.
 
-use super::layer_norm::LayerNorm;
+use super::dropout::Dropout;
+use super::forward::{fit, project_residual, take, Record, Scratch};
+use super::layer_norm::{LayerNorm, LayerNormActs};
 use super::linear::Linear;
 use crate::config::BertConfig;
 use crate::precision::Precision;
 use crate::weights::ParamStore;
+use minilm_kernels::gelu::gelu_erf_inplace;
 use minilm_kernels::Epilogue;
 #[cfg(feature = "train")]
 use {
-    super::dropout::{maybe_backward, maybe_forward, Dropout},
-    super::layer_norm::{LayerNormActs, LayerNormGrad},
-    super::linear::LinearGrad,
-    minilm_kernels::gelu::{gelu_erf_backward, gelu_erf_inplace},
+    super::dropout::maybe_backward, super::layer_norm::LayerNormGrad, super::linear::LinearGrad,
+    minilm_kernels::gelu::gelu_erf_backward,
 };
 
 /// Weights of one layer's feed-forward block.
@@ -24,6 +25,27 @@ pub struct FeedForward {
     pub output: Linear,
     /// `output.LayerNorm`.
     pub layer_norm: LayerNorm,
+}
+
+/// What [`FeedForward::forward`] records (see [`Record`]): what
+/// `FeedForward::backward` needs, and `gelu` and `dense` for the trace.
+/// For the backward gelu(u) is not kept: it recomputes it from `u`, which
+/// saves `intermediate` floats per token.
+#[derive(Clone, Debug, Default)]
+pub struct FeedForwardActs {
+    /// The block's input, `[tokens, hidden]` (also the attention block's output).
+    pub input: Vec<f32>,
+    /// Pre-activation `u = x·W1ᵀ + b1`, `[tokens, intermediate]`.
+    pub pre_gelu: Vec<f32>,
+    /// `gelu(u)`, `[tokens, intermediate]`: kept by [`Record::Trace`] only (else empty).
+    pub gelu: Vec<f32>,
+    /// `gelu(u)·W2ᵀ + b2` before dropout and residual, `[tokens, hidden]`:
+    /// kept by [`Record::Trace`] only (else empty).
+    pub dense: Vec<f32>,
+    /// The LayerNorm's input `x + dropout(gelu(u)·W2ᵀ + b2)` and its statistics.
+    pub layer_norm: LayerNormActs,
+    /// Dropout on the output projection, before the residual.
+    pub dropout: Option<Dropout>,
 }
 
 impl FeedForward {
@@ -54,28 +76,55 @@ impl FeedForward {
         }
     }
 
-    /// Inference over `m` tokens; `inter: [m, intermediate]` and `tmp: [m, hidden]` are scratch.
-    pub fn forward(&self, x: &mut [f32], m: usize, inter: &mut [f32], tmp: &mut [f32]) {
-        self.intermediate.forward(x, m, Epilogue::Gelu, inter);
-        self.output.forward(inter, m, Epilogue::Residual(x), tmp);
-        self.layer_norm.forward(tmp, x, None);
+    /// `x ← LN(x + dropout(gelu(x·W1ᵀ + b1)·W2ᵀ + b2))` over `m` tokens, in
+    /// place: the one forward of inference, training and the trace.
+    /// `record` says what is kept (nothing at inference, where every buffer
+    /// comes from `s`); `dropout` (training) acts on the second projection
+    /// before the residual.
+    ///
+    /// Two paths for the GELU, same bits: when `u` is not kept, the first
+    /// product applies it in its epilogue (`Epilogue::Gelu`, the fast path
+    /// of inference); when it is, the product stores `u` and a copy goes
+    /// through `gelu_erf_inplace`, the function that epilogue runs on the
+    /// same biased sums (`tests/forward.rs` and `tests/inspect.rs` check
+    /// it). The residual: see `forward::project_residual`.
+    pub fn forward(
+        &self,
+        x: &mut [f32],
+        m: usize,
+        s: &mut Scratch,
+        mut record: Record<'_, FeedForwardActs>,
+        dropout: Option<Dropout>,
+    ) {
+        let h = self.output.out_features();
+        let f = self.intermediate.out_features();
+        let traces = record.traces();
+        let inter = fit(&mut s.inter, m * f);
+        let out = fit(&mut s.tmp, m * h);
+        let mut dense = Vec::new();
+        let keep_dense = traces.then_some(&mut dense);
+        let d = dropout.as_ref();
+        let Some(a) = record.acts() else {
+            self.intermediate.forward(x, m, Epilogue::Gelu, inter);
+            project_residual(&self.output, inter, m, x, d, keep_dense, out);
+            self.layer_norm.forward(out, x, None);
+            return;
+        };
+        self.intermediate.forward(x, m, Epilogue::None, inter);
+        let mut g = inter.to_vec();
+        gelu_erf_inplace(&mut g);
+        project_residual(&self.output, &g, m, x, d, keep_dense, out);
+        if traces {
+            a.gelu = g;
+        } else {
+            drop(g);
+        }
+        a.input = x.to_vec();
+        a.layer_norm = self.layer_norm.forward_keep(take(&mut s.tmp, m * h), x);
+        a.pre_gelu = take(&mut s.inter, m * f);
+        a.dense = dense;
+        a.dropout = dropout;
     }
-}
-
-/// What [`FeedForward::backward`] needs from [`FeedForward::forward_train`].
-/// gelu(u) is not kept: the backward recomputes it from `u`, which saves
-/// `intermediate` floats per token.
-#[cfg(feature = "train")]
-#[derive(Clone, Debug, Default)]
-pub struct FeedForwardActs {
-    /// The block's input, `[tokens, hidden]` (also the attention block's output).
-    pub input: Vec<f32>,
-    /// Pre-activation `u = x·W1ᵀ + b1`, `[tokens, intermediate]`.
-    pub pre_gelu: Vec<f32>,
-    /// The LayerNorm's input `x + dropout(gelu(u)·W2ᵀ + b2)` and its statistics.
-    pub layer_norm: LayerNormActs,
-    /// Dropout on the output projection, before the residual.
-    pub dropout: Option<Dropout>,
 }
 
 /// Gradient buffers of one feed-forward block.
@@ -91,41 +140,7 @@ pub struct FeedForwardGrads<'a> {
 
 #[cfg(feature = "train")]
 impl FeedForward {
-    /// Training forward of [`FeedForward::forward`] over `m` tokens: returns
-    /// `LN(x + dropout(gelu(x·W1ᵀ + b1)·W2ᵀ + b2))` and keeps what the backward needs.
-    pub fn forward_train(
-        &self,
-        x: Vec<f32>,
-        m: usize,
-        dropout: Option<Dropout>,
-    ) -> (Vec<f32>, FeedForwardActs) {
-        let hidden = x.len() / m.max(1);
-        let inter = self.intermediate.out_features();
-        let mut u = vec![0.0; m * inter];
-        self.intermediate.forward(&x, m, Epilogue::None, &mut u);
-        let mut a = u.clone();
-        gelu_erf_inplace(&mut a);
-        let mut y = vec![0.0; m * hidden];
-        self.output.forward(&a, m, Epilogue::None, &mut y);
-        drop(a);
-        maybe_forward(dropout.as_ref(), &mut y, 0);
-        for (v, &r) in y.iter_mut().zip(&x) {
-            *v += r;
-        }
-        let mut out = vec![0.0; m * hidden];
-        let layer_norm = self.layer_norm.forward_train(y, &mut out);
-        (
-            out,
-            FeedForwardActs {
-                input: x,
-                pre_gelu: u,
-                layer_norm,
-                dropout,
-            },
-        )
-    }
-
-    /// Backward in mirror order: LayerNorm, residual, dropout, output
+    /// Backward of [`FeedForward::forward`] in mirror order: LayerNorm, residual, dropout, output
     /// projection, GELU, intermediate projection. `dx += ∂L/∂x`; parameter
     /// gradients accumulate when `grads` is given.
     pub fn backward(

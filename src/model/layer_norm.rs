@@ -36,10 +36,23 @@ impl LayerNorm {
             stats,
         );
     }
+
+    /// [`LayerNorm::forward`] that keeps `x` and the row statistics (what
+    /// `LayerNorm::backward` needs): the blocks' forward when it records.
+    pub fn forward_keep(&self, x: Vec<f32>, out: &mut [f32]) -> LayerNormActs {
+        let rows = x.len() / self.gamma.len();
+        let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
+        self.forward(&x, out, Some((&mut mean, &mut rstd)));
+        LayerNormActs {
+            input: x,
+            mean,
+            rstd,
+        }
+    }
 }
 
-/// What [`LayerNorm::backward`] needs from the forward pass.
-#[cfg(feature = "train")]
+/// What `LayerNorm::backward` needs from the forward pass
+/// ([`LayerNorm::forward_keep`]).
 #[derive(Clone, Debug, Default)]
 pub struct LayerNormActs {
     /// The input, `[rows, hidden]`.
@@ -61,18 +74,6 @@ pub struct LayerNormGrad<'a> {
 
 #[cfg(feature = "train")]
 impl LayerNorm {
-    /// Training forward: `out = LN(x)`; keeps `x` and the row statistics.
-    pub fn forward_train(&self, x: Vec<f32>, out: &mut [f32]) -> LayerNormActs {
-        let rows = x.len() / self.gamma.len();
-        let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
-        self.forward(&x, out, Some((&mut mean, &mut rstd)));
-        LayerNormActs {
-            input: x,
-            mean,
-            rstd,
-        }
-    }
-
     /// Backward: `dx += ∂L/∂x`, and `dgamma`, `dbeta` accumulated when the
     /// LayerNorm trains (`grad = None` for a frozen one).
     pub fn backward(

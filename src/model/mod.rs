@@ -8,10 +8,10 @@
 pub mod attention;
 pub mod batch;
 pub mod bert;
-#[cfg(feature = "train")]
 pub mod dropout;
 pub mod embeddings;
 pub mod feed_forward;
+pub mod forward;
 #[cfg(feature = "train")]
 pub mod heads;
 pub mod layer;

@@ -11,6 +11,7 @@ use super::task::{HeadSpec, Task};
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
 use crate::model::dropout::Dropout;
+use crate::model::forward::{Record, Scratch};
 use crate::model::heads::Head;
 use crate::model::layer::{Layer, LayerActs, LayerDropout};
 use crate::model::pooling::{
@@ -468,10 +469,12 @@ impl MultiTaskModel {
         let first = plan.first_layer();
         let mut x = self.states_at(input, first);
         let mut acts = Vec::with_capacity(self.config.num_layers - first);
+        let mut scratch = Scratch::default();
         for l in first..self.config.num_layers {
             let dropout = self.layer_dropout(mode, rng);
-            let (y, a) = self.bert.layers[l].forward_train(x, batch, dropout);
-            x = y;
+            let mut a = LayerActs::default();
+            let record = Record::Backward(&mut a);
+            self.bert.layers[l].forward(&mut x, batch, &mut scratch, record, dropout);
             acts.push(a);
         }
         let mut pooled = mean_pool(&x, batch, h);
