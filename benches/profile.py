@@ -39,7 +39,7 @@ PARTS = [
     ("copies and zeroing", r"memcpy|memset|memmove|clear_page|copy_"),
     ("tokenizer", r"tokenizers|onig|regex|unicode|normaliz"),
     ("embeddings, pooling, normalisation", r"embeddings|pool|l2_normalize"),
-    ("kernel (page faults, other)", r"^\[k\]|do_|page_fault|asm_exc"),
+    ("operating-system kernel (scheduling, page faults)", r"^\[k\]|do_|page_fault|asm_exc"),
 ]
 
 
