@@ -27,7 +27,7 @@ field is kept as it was.",
                 Opt::value(
                     "input",
                     "FILE",
-                    "JSON Lines pairs {\"a\": …, \"b\": …} (- : standard input)",
+                    "JSON Lines pairs {\"a\": …, \"b\": …} (FILE, or - for standard input)",
                 ),
                 common::allow_empty(),
                 common::model(true),

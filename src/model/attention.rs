@@ -108,9 +108,10 @@ impl Attention {
         self.qkv.forward(x, t, Epilogue::None, qkv);
         let ctx = fit(&mut s.ctx, t * h);
         let records = record.acts().is_some();
-        let mut probs = match records {
-            true => vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()],
-            false => Vec::new(),
+        let mut probs = if records {
+            vec![0.0; *probs_offsets(batch, self.heads).last().unwrap()]
+        } else {
+            Vec::new()
         };
         let keep = records.then_some(&mut probs[..]);
         let by_head = fit(&mut s.heads, t * h);
