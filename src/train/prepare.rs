@@ -132,16 +132,7 @@ pub fn parse_rt(path: &Path, bytes: &[u8]) -> Result<RtCorpus> {
     let width = header.fields.len();
     let mut corpus = RtCorpus::default();
     for rec in records {
-        if rec.fields.len() != width {
-            return Err(Error::line(
-                path,
-                rec.line,
-                format!(
-                    "expected {width} columns (as in the header), found {}",
-                    rec.fields.len()
-                ),
-            ));
-        }
+        rec.check_width(path, width)?;
         let label = match rec.fields[ci].trim() {
             "plot" => {
                 corpus.plot_dropped += 1;

@@ -12,6 +12,24 @@ pub struct Record {
     pub fields: Vec<String>,
 }
 
+impl Record {
+    /// An error naming `path` and this row's line unless it has `width`
+    /// fields (the header's count).
+    pub fn check_width(&self, path: &Path, width: usize) -> Result<()> {
+        if self.fields.len() == width {
+            return Ok(());
+        }
+        Err(Error::line(
+            path,
+            self.line,
+            format!(
+                "expected {width} columns (as in the header), found {}",
+                self.fields.len()
+            ),
+        ))
+    }
+}
+
 /// Header row, then data rows; the text and label columns are found by name.
 pub(super) fn parse_table(
     path: &Path,
@@ -40,16 +58,7 @@ pub(super) fn parse_table(
     let li = find(&opts.label_field, "label")?;
     let width = names.len();
     for mut rec in it {
-        if rec.fields.len() != width {
-            return Err(Error::line(
-                path,
-                rec.line,
-                format!(
-                    "expected {width} columns (as in the header), found {}",
-                    rec.fields.len()
-                ),
-            ));
-        }
+        rec.check_width(path, width)?;
         let label = rec.fields[li].trim().to_string();
         let text = std::mem::take(&mut rec.fields[ti]);
         b.push(rec.line, "", text, label)?;
